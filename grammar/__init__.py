@@ -1,0 +1,1 @@
+"""The spec2net grammar, installed as the ``spec2net.grammar`` package data."""

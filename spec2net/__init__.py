@@ -1,0 +1,35 @@
+"""spec2net: one declarative .net model spec, three executions that agree.
+
+>>> import spec2net
+>>> net = spec2net.load("examples/mlp.net")     # doctest: +SKIP
+>>> print(net.summary())                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from .diagnostics import Diagnostic, SpecError
+from .net import Net
+
+__version__ = "0.1.0"
+__all__ = ["load", "loads", "Net", "SpecError", "Diagnostic", "__version__"]
+
+
+def load(path, model: str | None = None, defines: dict | None = None) -> Net:
+    """Parse and check a .net file; raise SpecError listing every error.
+
+    ``spec2net.load("model.net", model="m", defines={"vocab": 20000})``
+    """
+    from .loader import load_model
+
+    m, diags, _ = load_model(path, model, defines)
+    return Net(m, [d for d in diags if d.severity == "warning"])
+
+
+def loads(text: str, model: str | None = None, defines: dict | None = None, file: str = "<string>") -> Net:
+    """Like ``load`` for spec text: ``spec2net.loads("sequential s { input [4]; Dense(1) }")``."""
+    from .loader import check_text, select
+
+    models, diags = check_text(text, file, defines)
+    if any(d.severity == "error" for d in diags) or not models:
+        raise SpecError(diags, {file: text.splitlines()})
+    return Net(select(models, model, file), [d for d in diags if d.severity == "warning"])

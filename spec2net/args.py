@@ -1,0 +1,105 @@
+"""Binding call arguments to a registry entry's Args: positions, keywords,
+aliases, defaults, type and range checks, and function references."""
+
+from __future__ import annotations
+
+from . import ir
+from .diagnostics import diag, suggest
+from .registry import REGISTRIES
+from .registry.types import REQUIRED, ArgError, FCall, Sym
+from .values import ERR, show
+
+
+class Reported(Exception):
+    """The error is already in the diagnostics; give up on this value."""
+
+
+class Binder:
+    """Checks arguments against registry entries, reporting into ``diags``."""
+
+    def __init__(self, diags: list):
+        self.diags = diags
+
+    def bind(self, owner: str, spec_args, pos, kw, span, extra=()):
+        """Return {arg: checked value} with defaults filled, or ERR.
+
+        ``pos`` is [(value, span)], ``kw`` is [(name, name_span, value, span)];
+        ``extra`` names keywords the caller handles itself (left in the result raw).
+        """
+        by_name = {a.name: a for a in spec_args}
+        alias = {al: a.name for a in spec_args for al in a.aliases}
+        raw, spans, ok = {}, {}, True
+        if len(pos) > len(spec_args):
+            self.diags.append(diag(pos[len(spec_args)][1], "too-many-args", owner=owner, n=len(spec_args),
+                                   got=len(pos)))
+            ok = False
+        for a, (v, s) in zip(spec_args, pos):
+            raw[a.name], spans[a.name] = v, s
+        for name, nspan, v, s in kw:
+            key = alias.get(name, name)
+            if key not in by_name and name not in extra:
+                hint = suggest(name, [*by_name, *alias, *extra])
+                self.diags.append(diag(nspan, "unknown-arg", owner=owner, name=name, hint=hint))
+                ok = False
+                continue
+            if key in raw:
+                self.diags.append(diag(nspan, "duplicate-arg", owner=owner, name=key))
+                ok = False
+                continue
+            raw[key], spans[key] = v, s
+        out = {}
+        for a in spec_args:
+            if a.name not in raw:
+                if a.default is REQUIRED:
+                    self.diags.append(diag(span, "missing-arg", owner=owner, name=a.name))
+                    ok = False
+                else:
+                    out[a.name] = a.default
+                continue
+            v = self.value(owner, a.name, a.type, raw[a.name], spans[a.name])
+            ok &= v is not ERR
+            out[a.name] = v
+        for name in extra:
+            if name in raw:
+                out[name] = (raw[name], spans[name])
+        return out if ok else ERR
+
+    def value(self, owner, name, typ, v, span):
+        if v is ERR:
+            return ERR
+        if isinstance(v, Sym) and not _takes_symbols(typ):
+            self.diags.append(diag(v.span or span, "name-defined", name=v.name, hint=""))
+            return ERR
+        try:
+            return typ.coerce(v, lambda kind, x: self.resolve(kind, x, span))
+        except ArgError as e:
+            self.diags.append(diag(span, e.code, owner=owner, expected=e.expected, name=name, value=show(v)))
+            return ERR
+        except Reported:
+            return ERR
+
+    def resolve(self, kind: str, v, span) -> ir.Ref:
+        """A name, string or call -> the Ref of a registry function of ``kind``."""
+        if isinstance(v, ir.Ref) and v.kind == kind:
+            return v
+        if isinstance(v, str):
+            v = Sym(v, span)
+        if not isinstance(v, (Sym, FCall)):
+            raise ArgError("arg-type", f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} name or call")
+        table = REGISTRIES[kind]
+        entry = table.get(v.name)
+        if entry is None:
+            self.diags.append(diag(v.span or span, "unknown-value", kind=kind, name=v.name,
+                                   hint=suggest(v.name, table)))
+            raise Reported
+        pos = list(v.args) if isinstance(v, FCall) else []
+        kw = list(v.kwargs) if isinstance(v, FCall) else []
+        bound = self.bind(f"{kind} '{entry.name}'", entry.args, pos, kw, v.span or span)
+        if bound is ERR:
+            raise Reported
+        return ir.Ref(kind, entry.name, tuple(bound.items()))
+
+
+def _takes_symbols(typ) -> bool:
+    inner = getattr(typ, "inner", typ)
+    return hasattr(inner, "kind") or hasattr(typ, "kind")

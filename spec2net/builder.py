@@ -1,0 +1,310 @@
+"""Expands one model body (with its `def` calls and `let` constants) into the IR.
+
+Evaluation follows Python's order, as a hand-written Keras script would:
+a call's callee is built before its arguments, so automatic layer names
+come out exactly as Keras numbers them.
+"""
+
+from __future__ import annotations
+
+from . import ir
+from . import syntax as S
+from .args import Binder
+from .diagnostics import diag, suggest
+from .registry import LAYERS, ShapeError
+from .registry.types import Bool, FCall, Int, Shape, Str, Sym
+from .values import ERR, QMARK, DefValue, DictVal, LayerClass, LayerValue, show  # noqa: F401
+
+MERGE_FUNCS = {d.auto_name: d for d in set(LAYERS.values()) if d.merge}
+DTYPES = ("float16", "float32", "float64", "bfloat16", "int8", "int16", "int32", "int64", "uint8", "bool")
+STRUCTURAL = ("input_shape", "input_dim", "input_length")
+UNIVERSAL = ("name", "trainable") + STRUCTURAL
+
+
+class ModelBuilder:
+    def __init__(self, file: str, globals_: dict, defs: dict, recursive: set, diags: list):
+        self.file, self.globals, self.defs, self.recursive = file, globals_, defs, recursive
+        self.diags = diags
+        self.binder = Binder(diags)
+        self.counts: dict[str, int] = {}
+        self.layers: list[ir.Layer] = []
+        self.nodes: list[ir.Node] = []
+        self.inputs: list[ir.Tensor] = []
+        self.input_spans: dict[str, object] = {}
+        self.stack: list[str] = []
+        self.cur_env: dict = {}  # the innermost scope, for "did you mean" hints
+
+    def err(self, span, code, **fields):
+        self.diags.append(diag(span, code, **fields))
+        return ERR
+
+    # -- expressions ------------------------------------------------------------
+    def eval(self, e, env):
+        method = getattr(self, "eval_" + type(e).__name__)
+        return method(e, env)
+
+    def eval_Name(self, e, env):
+        if e.id in env:
+            return env[e.id]
+        if e.id in LAYERS:
+            return LayerClass(LAYERS[e.id])
+        if e.id in MERGE_FUNCS:
+            return LayerClass(MERGE_FUNCS[e.id], as_function=True)
+        if e.id in self.defs:
+            return DefValue(self.defs[e.id])
+        return Sym(e.id, e.span)
+
+    def eval_Const(self, e, env):
+        return e.value
+
+    def eval_Unknown(self, e, env):
+        return QMARK
+
+    def eval_ListExpr(self, e, env):
+        return [self.eval(x, env) for x in e.items]
+
+    def eval_TupleExpr(self, e, env):
+        return tuple(self.eval(x, env) for x in e.items)
+
+    def eval_DictExpr(self, e, env):
+        out = DictVal()
+        out.spans = {}
+        for key, kspan, value in e.pairs:
+            out[key] = self.eval(value, env)
+            out.spans[key] = kspan
+        return out
+
+    def eval_Chain(self, e, env):
+        value = self.eval(e.stages[0], env)
+        for stage in e.stages[1:]:
+            fn = self.eval(stage, env)
+            value = self.apply_value(fn, [(value, e.stages[0].span)], [], stage.span, env, chained=True)
+        return value
+
+    def eval_Call(self, e, env):
+        fn = self.eval(e.func, env)
+        pos = [(self.eval(a, env), a.span) for a in e.args]
+        kw = [(n, ns, self.eval(v, env), v.span) for n, ns, v in e.kwargs]
+        return self.apply_value(fn, pos, kw, e.span, env)
+
+    def apply_value(self, fn, pos, kw, span, env, chained=False):
+        if fn is ERR:
+            return ERR
+        if isinstance(fn, LayerClass):
+            if fn.as_function:
+                return self.merge_call(fn, pos, kw, span)
+            layer = self.construct(fn.defn, [] if chained else pos, [] if chained else kw, span)
+            return self.apply(layer, pos, [], span) if chained else layer
+        if isinstance(fn, LayerValue):
+            return self.apply(fn, pos, kw, span)
+        if isinstance(fn, DefValue):
+            return self.call_def(fn.node, pos, kw, span)
+        if isinstance(fn, Sym):
+            if chained:
+                return self.err(span, "unknown-layer", name=fn.name, hint=self.hint(fn.name, callables=True))
+            return FCall(fn.name, tuple(pos), tuple(kw), span)
+        what = "a tensor" if isinstance(fn, ir.Tensor) else show(fn)
+        return self.err(span, "not-callable", detail=f"{what} cannot be called; only layers and def blocks can")
+
+    def hint(self, name, env=None, callables=False):
+        pool = list(env or ())
+        if callables:
+            pool += [*LAYERS, *MERGE_FUNCS, *self.defs]
+        return suggest(name, pool)
+
+    # -- layers ---------------------------------------------------------------------
+    def construct(self, defn, pos, kw, span):
+        bound = self.binder.bind(defn.name, defn.args, pos, kw, span, extra=UNIVERSAL)
+        if bound is ERR:
+            return ERR
+        extra = {k: bound.pop(k) for k in UNIVERSAL if k in bound}
+        name = self.auto_name(defn.auto_name)
+        trainable = True
+        if "name" in extra:
+            name = self.binder.value(defn.name, "name", Str(), *extra["name"])
+            if name is not ERR and (not name or "/" in name):
+                return self.err(extra["name"][1], "arg-range", owner=defn.name, name="name", value=show(name),
+                                expected="a non-empty name without '/'")
+        if "trainable" in extra:
+            trainable = self.binder.value(defn.name, "trainable", Bool(), *extra["trainable"])
+        structural = {}
+        for key, typ in (("input_shape", Shape()), ("input_dim", Int(1)), ("input_length", Int(1))):
+            if key in extra:
+                structural[key] = (self.binder.value(defn.name, key, typ, *extra[key]), extra[key][1])
+        if ERR in (name, trainable) or any(v is ERR for v, _ in structural.values()):
+            return ERR
+        layer = ir.Layer(defn.name, name, bound, span, trainable)
+        self.layers.append(layer)
+        return LayerValue(layer, defn, structural)
+
+    def auto_name(self, stem):
+        n = self.counts.get(stem, 0)
+        self.counts[stem] = n + 1
+        return stem if n == 0 else f"{stem}_{n}"
+
+    def merge_call(self, fn, pos, kw, span):
+        if not pos:
+            return self.err(span, "missing-arg", owner=fn.defn.auto_name, name="inputs")
+        lv = self.construct(fn.defn, pos[1:], kw, span)
+        return self.apply(lv, pos[:1], [], span)
+
+    def apply(self, lv, pos, kw, span):
+        if lv is ERR:
+            return ERR
+        defn, layer = lv.defn, lv.layer
+        if kw or len(pos) != 1:
+            return self.err(span, "not-tensor", detail=f"a layer is applied to exactly one tensor (or a list "
+                                                       f"for a merge), got {len(pos) + len(kw)} arguments")
+        value, vspan = pos[0]
+        items = value if isinstance(value, (list, tuple)) and defn.merge else [value]
+        if isinstance(value, (list, tuple)) and not defn.merge:
+            what = "a list" if isinstance(value, list) else "a tuple of several tensors"
+            return self.err(vspan, "not-tensor", detail=f"{defn.name} takes one tensor, got {what}")
+        if not isinstance(value, (list, tuple)) and defn.merge:
+            return self.err(vspan, "not-tensor", detail=f"{defn.auto_name} takes a list of tensors, "
+                                                        f"like {defn.auto_name}([a, b])")
+        tensors = [self.need_tensor(v, vspan) for v in items]
+        if ERR in tensors:
+            return ERR
+        types = [t.type for t in tensors]
+        if not defn.int_inputs and any(not t.is_float for t in types):
+            bad = next(t for t in types if not t.is_float)
+            return self.err(vspan, "dtype", detail=f"{defn.name} needs a float input, got {bad.dtype} "
+                                                   f"(only Embedding, Flatten and Reshape take integers)")
+        try:
+            outs = defn.infer(layer.args, types)
+            params = defn.params(layer.args, types)
+        except ShapeError as e:
+            return self.err(vspan if len(items) == 1 else span, e.code, detail=str(e))
+        if not layer.nodes:
+            layer.params = params
+        elif [p.shape for p in params] != [p.shape for p in layer.params]:
+            return self.err(vspan, "shape", detail=f"layer '{layer.name}' is shared, but input {types[0]} "
+                                                   f"does not fit the weights it built for its first input")
+        node = ir.Node(layer, tensors, [], span, len(layer.nodes))
+        masks = defn.out_masked(layer.args, [t.masked for t in tensors])
+        node.outputs = [ir.Tensor(t, node, i, masked=m) for i, (t, m) in enumerate(zip(outs, masks))]
+        layer.nodes.append(node)
+        self.nodes.append(node)
+        return node.outputs[0] if len(node.outputs) == 1 else tuple(node.outputs)
+
+    def need_tensor(self, v, span, env=None):
+        if isinstance(v, ir.Tensor) or v is ERR:
+            return v
+        if isinstance(v, Sym):
+            names = [k for k, x in self.cur_env.items() if isinstance(x, ir.Tensor)]
+            return self.err(v.span or span, "name-defined", name=v.name, hint=self.hint(v.name, names))
+        if isinstance(v, tuple) and v and all(isinstance(x, ir.Tensor) for x in v):
+            return self.err(span, "unpack", detail=f"this layer gives {len(v)} tensors; unpack them first: "
+                                                   f"{', '.join(['a', 'b', 'c'][:len(v)])} = ...")
+        return self.err(span, "not-tensor", detail=f"expected a tensor, got {show(v)}")
+
+    # -- def blocks -------------------------------------------------------------------
+    def call_def(self, d, pos, kw, span):
+        if d.name in self.recursive:
+            return ERR  # reported once, where the def is declared
+        params = [(p, None if default is None else default) for p, _, default in d.params]
+        names = [p for p, _ in params]
+        bound, ok = {}, True
+        if len(pos) > len(params):
+            return self.err(pos[len(params)][1], "too-many-args", owner=f"def '{d.name}'", n=len(params),
+                            got=len(pos))
+        for (p, _), (v, _s) in zip(params, pos):
+            bound[p] = v
+        for n, ns, v, _s in kw:
+            if n not in names:
+                ok = False
+                self.err(ns, "unknown-arg", owner=f"def '{d.name}'", name=n, hint=suggest(n, names))
+            elif n in bound:
+                ok = False
+                self.err(ns, "duplicate-arg", owner=f"def '{d.name}'", name=n)
+            else:
+                bound[n] = v
+        for p, default in params:
+            if p not in bound:
+                if default is None:
+                    ok = False
+                    self.err(span, "missing-arg", owner=f"def '{d.name}'", name=p)
+                else:
+                    bound[p] = self.eval(default, dict(self.globals))
+        if not ok:
+            return ERR
+        env = {**self.globals, **bound}
+        self.stack.append(d.name)
+        outer, self.cur_env = self.cur_env, env
+        try:
+            for stmt in d.body:
+                if isinstance(stmt, S.Return):
+                    return self.eval(stmt.value, env)
+                self.statement(stmt, env, in_def=d.name)
+        finally:
+            self.stack.pop()
+            self.cur_env = outer
+        return self.err(d.span, "statement", detail=f"def '{d.name}' ends without `return`")
+
+    # -- statements -------------------------------------------------------------------
+    def statement(self, stmt, env, in_def=None):
+        if isinstance(stmt, S.Assign):
+            value = self.eval(stmt.value, env)
+            self.bind_targets(stmt, value, env)
+        elif in_def is not None:
+            what = type(stmt).__name__.lower()
+            self.err(stmt.span, "statement", detail=f"`{what}` cannot appear inside def '{in_def}'; "
+                                                     f"a def holds assignments and one `return`")
+        elif isinstance(stmt, S.Return):
+            self.err(stmt.span, "statement", detail="`return` only ends a def block")
+        elif isinstance(stmt, S.ExprStmt):
+            self.err(stmt.span, "statement", detail="this result is never used; bind it (x = ...) or "
+                                                    "declare it as an output")
+
+    def bind_targets(self, stmt, value, env):
+        targets = stmt.targets
+        if len(targets) == 1:
+            env[targets[0][0]] = value
+            return
+        if value is ERR:
+            for name, _ in targets:
+                env[name] = ERR
+            return
+        n = len(value) if isinstance(value, tuple) else 1
+        if n != len(targets):
+            self.err(targets[0][1], "unpack", detail=f"{len(targets)} names but the value gives {n} "
+                                                      f"tensor(s){_state_hint(value)}")
+            for name, _ in targets:
+                env[name] = ERR
+            return
+        for (name, _), v in zip(targets, value):
+            env[name] = v
+
+    def make_input(self, stmt, name, env):
+        dtype = stmt.dtype or "float32"
+        if dtype not in DTYPES:
+            self.err(stmt.dtype_span, "dtype", detail=f"unknown dtype '{dtype}'{suggest(dtype, DTYPES)}")
+            dtype = "float32"
+        dims = []
+        for d in stmt.dims:
+            v = self.eval(d, env)
+            if v is QMARK:
+                dims.append(None)
+            elif isinstance(v, Sym):
+                self.err(d.span, "name-defined", name=v.name, hint=suggest(v.name, self.globals))
+                dims.append(None)
+            elif isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                if v is not ERR:
+                    self.err(d.span, "shape", detail=f"a dimension is a positive integer or ?, got {show(v)}")
+                dims.append(None)
+            else:
+                dims.append(v)
+        tensor = ir.Tensor(ir.TensorType(dtype, tuple(dims)), input_name=name)
+        self.inputs.append(tensor)
+        self.input_spans[name] = stmt.span
+        return tensor
+
+
+def _state_hint(value) -> str:
+    if isinstance(value, ir.Tensor) and value.producer is not None:
+        layer = value.producer.layer
+        if "return_state" in layer.args and not layer.args["return_state"]:
+            return " (set return_state=true to get the states)"
+    return ""
+

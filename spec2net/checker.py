@@ -1,0 +1,233 @@
+"""AST -> checked IR for every model of a file, with every error collected."""
+
+from __future__ import annotations
+
+from . import ir
+from . import syntax as S
+from .builder import ModelBuilder
+from .compile_check import check_compile, check_fit
+from .diagnostics import Span, diag, suggest
+from .registry.types import FCall, Sym
+from .values import ERR, DictVal, LayerClass, LayerValue
+
+CONSTANT = (int, float, str, bool, type(None), list, tuple, Sym, FCall, DictVal)
+
+
+def check_file(tree: S.File, file: str, defines: dict, diags: list) -> dict[str, ir.Model]:
+    lets = [x for x in tree.items if isinstance(x, S.Let)]
+    defs: dict[str, S.Def] = {}
+    models: dict[str, S.Model] = {}
+    for item in tree.items:
+        if isinstance(item, S.Def):
+            if item.name in defs:
+                diags.append(diag(item.span, "duplicate-name", name=item.name, model="(top level)",
+                                  other=defs[item.name].span))
+            defs[item.name] = item
+        elif isinstance(item, S.Model):
+            if item.name in models:
+                diags.append(diag(item.name_span, "duplicate-model", name=item.name,
+                                  other=models[item.name].name_span))
+            models[item.name] = item
+    globals_ = _lets(lets, defines, defs, file, diags)
+    recursive = _recursion(defs, diags)
+    if not models:
+        diags.append(diag(Span(file, 1, 1), "empty"))
+    out = {}
+    for name, m in models.items():
+        builder = ModelBuilder(file, globals_, defs, recursive, diags)
+        out[name] = build_model(m, builder, diags)
+    return out
+
+
+def _lets(lets, defines, defs, file, diags) -> dict:
+    known = {x.name for x in lets}
+    for name in defines:
+        if name not in known:
+            diags.append(diag(Span(file, 0, 0), "define", detail=f"-D {name}: the spec has no `let {name}`"
+                              + suggest(name, known)))
+    env: dict = {}
+    evaluator = ModelBuilder(file, env, defs, set(), diags)
+    for let in lets:
+        if let.name in defines:
+            env[let.name] = defines[let.name]
+            continue
+        value = evaluator.eval(let.value, env)
+        if not isinstance(value, CONSTANT) and value is not ERR:
+            diags.append(diag(let.value.span, "statement", detail=f"`let {let.name}` must be a constant (a number, "
+                              "string, list, or a function such as relu or l2(0.01)), not a layer or tensor"))
+            value = ERR
+        env[let.name] = value
+    return env
+
+
+def _recursion(defs: dict, diags: list) -> set:
+    """Defs that call themselves, directly or through others (found statically, used or not)."""
+    calls = {name: _called_names(d) & set(defs) for name, d in defs.items()}
+    bad = set()
+    for start in defs:
+        path, seen = [(start, iter(sorted(calls[start])))], {start}
+        while path:
+            node, it = path[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                path.pop()
+            elif nxt == start:
+                chain = " -> ".join([p for p, _ in path] + [start])
+                diags.append(diag(defs[start].span, "recursion", name=start, path=chain))
+                bad.add(start)
+                break
+            elif nxt not in seen:
+                seen.add(nxt)
+                path.append((nxt, iter(sorted(calls[nxt]))))
+    return bad
+
+
+def _called_names(d: S.Def) -> set:
+    out, todo = set(), list(d.body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, S.Name):
+            out.add(n.id)
+        elif isinstance(n, S.Node):
+            todo.extend(v for v in vars(n).values() if isinstance(v, (S.Node, list, tuple)))
+        elif isinstance(n, (list, tuple)):
+            todo.extend(x for x in n if isinstance(x, (S.Node, list, tuple)))
+    return out
+
+
+def build_model(m: S.Model, b: ModelBuilder, diags: list) -> ir.Model:
+    env = dict(b.globals)
+    b.cur_env = env
+    outputs: list[ir.Output] = []
+    sections: dict[str, S.Section] = {}
+    seq_layers = []
+    for stmt in m.body:
+        if isinstance(stmt, S.Input):
+            _input(m, stmt, b, env)
+        elif isinstance(stmt, S.Output) and m.kind == "model":
+            _output(stmt, b, env, outputs)
+        elif isinstance(stmt, S.Section):
+            if stmt.kind in sections:
+                b.err(stmt.span, "statement", detail=f"a second `{stmt.kind}` block; a model has at most one")
+            sections[stmt.kind] = stmt
+        elif m.kind == "sequential" and isinstance(stmt, S.ExprStmt):
+            seq_layers.append((b.eval(stmt.value, env), stmt.span))
+        elif m.kind == "sequential":
+            b.err(stmt.span, "statement", detail="a sequential body holds `input`, layers, `compile` and `fit`; "
+                                                 "use `model` for named tensors")
+        else:
+            b.statement(stmt, env)
+    if m.kind == "sequential":
+        _sequential(m, b, seq_layers, outputs)
+    elif not outputs:
+        b.err(m.name_span, "no-output", name=m.name)
+    model = _finish(m, b, outputs, diags)
+    if "compile" in sections:
+        model.compile = check_compile(sections["compile"], model, b, env)
+    if "fit" in sections:
+        model.fit = check_fit(sections["fit"], b, env)
+    return model
+
+
+def _input(m, stmt, b, env):
+    if stmt.name is None and m.kind == "model":
+        b.err(stmt.span, "statement", detail="an input of a model needs a name: input NAME: float32[...]")
+        return
+    name = stmt.name or "input"
+    if name in b.input_spans:
+        b.err(stmt.span, "duplicate-name", name=name, model=m.name, other=b.input_spans[name])
+        return
+    if m.kind == "sequential" and b.inputs:
+        b.err(stmt.span, "statement", detail="a sequential has one input")
+        return
+    env[name] = b.make_input(stmt, name, env)
+
+
+def _output(stmt, b, env, outputs):
+    if any(o.name == stmt.name for o in outputs):
+        b.err(stmt.span, "duplicate-output", name=stmt.name)
+        return
+    if stmt.value is None:
+        value = env.get(stmt.name)
+        if value is None:
+            names = [k for k, v in env.items() if isinstance(v, ir.Tensor)]
+            b.err(stmt.span, "name-defined", name=stmt.name, hint=suggest(stmt.name, names))
+            return
+    else:
+        value = b.eval(stmt.value, env)
+        env[stmt.name] = value
+    tensor = b.need_tensor(value, stmt.value.span if stmt.value else stmt.span)
+    if tensor is not ERR:
+        outputs.append(ir.Output(stmt.name, tensor, stmt.span))
+
+
+def _sequential(m, b, seq_layers, outputs):
+    values = []
+    for v, span in seq_layers:
+        if isinstance(v, LayerClass) and not v.as_function:
+            v = b.construct(v.defn, [], [], span)
+        if v is not ERR and not isinstance(v, LayerValue):
+            b.err(span, "statement", detail="each line of a sequential is a layer, like Dense(8)")
+            v = ERR
+        values.append((v, span))
+    if not b.inputs:
+        first = values[0][0] if values else None
+        if not isinstance(first, LayerValue):
+            if first is not ERR:
+                b.err(m.name_span, "no-input", detail=f"sequential '{m.name}' needs `input float32[...]` or "
+                                                      "input_shape=/input_dim= on its first layer")
+            return
+        s = first.structural
+        dtype = "int32" if first.defn.int_inputs and first.defn.name == "Embedding" else "float32"
+        if "input_shape" in s:
+            shape = s["input_shape"][0]
+        elif "input_dim" in s:
+            shape = (s["input_dim"][0],)
+        elif "input_length" in s:
+            shape = (s["input_length"][0],)
+        else:
+            b.err(values[0][1], "no-input", detail=f"sequential '{m.name}' needs `input float32[...]` or "
+                                                   "input_shape=/input_dim= on its first layer")
+            return
+        b.inputs.append(ir.Tensor(ir.TensorType(dtype, tuple(shape)), input_name="input"))
+        b.input_spans["input"] = values[0][1]
+        values[0][0].structural = {}
+    current = b.inputs[0]
+    for v, span in values:
+        if isinstance(v, LayerValue) and v.structural:
+            key = next(iter(v.structural))
+            b.err(v.structural[key][1], "statement", detail=f"{key} only sets the input of a sequential's "
+                                                             "first layer, when it has no `input` line")
+        current = b.apply(v, [(current, span)], [], span) if current is not ERR else ERR
+        if isinstance(current, tuple):
+            current = current[0]
+    if current is not ERR:
+        outputs.append(ir.Output("output", current, m.name_span))
+
+
+def _finish(m, b, outputs, diags) -> ir.Model:
+    used_nodes, used_inputs = set(), set()
+    todo = [o.tensor for o in outputs]
+    while todo:
+        t = todo.pop()
+        if t.producer is None:
+            used_inputs.add(id(t))
+        elif id(t.producer) not in used_nodes:
+            used_nodes.add(id(t.producer))
+            todo.extend(t.producer.inputs)
+    for t in b.inputs:
+        if id(t) not in used_inputs and outputs:
+            diags.append(diag(b.input_spans[t.input_name], "unused-input", "warning", name=t.input_name))
+    nodes = [n for n in b.nodes if id(n) in used_nodes]
+    layers = [layer for layer in b.layers if any(id(n) in used_nodes for n in layer.nodes)]
+    for layer in b.layers:
+        if layer.nodes and layer not in layers and outputs:
+            diags.append(diag(layer.span, "unused-layer", "warning", name=layer.name))
+    for layer in layers:
+        layer.nodes = [n for n in layer.nodes if id(n) in used_nodes]
+    seen = {name: span for name, span in b.input_spans.items()}
+    for layer in layers:
+        if layer.name in seen:
+            diags.append(diag(layer.span, "duplicate-name", name=layer.name, model=m.name, other=seen[layer.name]))
+        seen.setdefault(layer.name, layer.span)
+    return ir.Model(m.name, m.kind, b.file, list(b.inputs), outputs, layers, nodes, span=m.name_span)

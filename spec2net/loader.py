@@ -1,0 +1,107 @@
+"""Reading a spec file: bytes -> text -> AST -> checked IR, every error collected."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+from . import ir
+from .checker import check_file
+from .diagnostics import Diagnostic, Span, SpecError, diag, suggest
+from .parser import parse
+
+
+def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
+    """The file's text, or a clean diagnostic for an unreadable, binary or non-UTF-8 file."""
+    name = str(path)
+    data = Path(path).read_bytes()  # OSError is the caller's (a usage error, exit 2)
+    if b"\0" in data:
+        return None, [diag(Span(name, 1, 1), "binary")]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        return None, [diag(Span(name, line, col), "encoding", detail=f"byte 0x{data[e.start]:02x}")]
+    return text, []
+
+
+def parse_define(text: str):
+    """``-D NAME=VALUE``'s value as the spec would read it: number, bool, none, name or string."""
+    from .registry.types import Sym
+
+    low = {"true": True, "false": False, "none": None}
+    if text in low:
+        return low[text]
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return Sym(text) if text.isidentifier() else text
+
+
+def check_text(text: str, file: str, defines: dict | None = None) -> tuple[dict, list[Diagnostic]]:
+    """Parse and check spec text: ``(models by name, diagnostics)``."""
+    tree, diags = parse(text, file)
+    if tree is None:
+        return {}, diags
+    if not tree.items:
+        return {}, [diag(Span(file, 1, 1), "empty")]
+    models = _deep(check_file, tree, file, dict(defines or {}), diags)
+    return models, diags
+
+
+def _deep(fn, *args):
+    """Run the checker with room for deeply nested specs: no RecursionError at any sane depth."""
+    result, error = [], []
+
+    def target():
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(old, 200_000))
+        try:
+            result.append(fn(*args))
+        except BaseException as e:  # re-raised in the caller's thread
+            error.append(e)
+        finally:
+            sys.setrecursionlimit(old)
+
+    size = threading.stack_size()
+    threading.stack_size(512 * 1024 * 1024)
+    try:
+        t = threading.Thread(target=target)
+        t.start()
+    finally:
+        threading.stack_size(size)
+    t.join()
+    if error:
+        raise error[0]
+    return result[0]
+
+
+def select(models: dict, model: str | None, file: str) -> ir.Model:
+    """The model ``--model`` names, else the only or last one."""
+    if model is None:
+        return list(models.values())[-1]
+    if model not in models:
+        raise SpecError([diag(Span(file, 0, 0), "model", detail=f"no model named '{model}'"
+                              + suggest(model, models) + f"; the file declares {', '.join(models)}")])
+    return models[model]
+
+
+def load_model(path, model=None, defines=None) -> tuple[ir.Model, list[Diagnostic], list[str]]:
+    """Check a file and pick one model; raise SpecError with every error of the file."""
+    text, diags = read_source(path)
+    lines = text.splitlines() if text is not None else []
+    models = {}
+    if text is not None:
+        models, diags = check_text(text, str(path), defines)
+    errors = [d for d in diags if d.severity == "error"]
+    if errors or not models:
+        raise SpecError(diags, {str(path): lines})
+    try:
+        return select(models, model, str(path)), diags, lines
+    except SpecError as e:
+        e.sources = {str(path): lines}
+        raise

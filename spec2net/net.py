@@ -1,0 +1,35 @@
+"""The Python API's model handle: ``spec2net.load(...)`` returns a Net."""
+
+from __future__ import annotations
+
+from . import ir
+from .summary import format_summary
+
+
+class Net:
+    """A checked model. ``net = spec2net.load("mlp.net"); print(net.summary())``."""
+
+    def __init__(self, model: ir.Model, warnings=()):
+        self.ir = model
+        self.warnings = list(warnings)
+
+    @property
+    def name(self) -> str:
+        return self.ir.name
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t.input_name for t in self.ir.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [o.name for o in self.ir.outputs]
+
+    def count_params(self) -> int:
+        return sum(self.ir.count_params())
+
+    def summary(self) -> str:
+        return format_summary(self.ir)
+
+    def __repr__(self) -> str:
+        return f"<spec2net.Net {self.name!r}: {len(self.ir.layers)} layers, {self.count_params():,} params>"

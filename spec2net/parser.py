@@ -1,0 +1,280 @@
+"""Text -> AST. Lark LALR with a post-lexer for statement separators, and the
+AST built by an inline transformer while parsing (no tree, no recursion, so
+depth never raises RecursionError). Syntax errors become plain-word
+Diagnostics; a Lark exception never reaches the user."""
+
+from __future__ import annotations
+
+import ast as pyast
+from functools import lru_cache
+from importlib import resources
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import syntax as S
+from .diagnostics import Diagnostic, Span, diag
+
+OPENERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
+CLOSERS = {v: k for k, v in OPENERS.items()}
+# A '{' after one of these opens a dict (newlines inside are free); after
+# anything else it opens a block, whose newlines end statements.
+DICT_AFTER = {"EQUAL", "COLON", "LPAR", "LSQB", "COMMA"}
+WHAT = {"LPAR": "call or tuple", "LSQB": "list or shape", "LBRACE": "block"}
+READABLE = {
+    "RPAR": "')'", "LPAR": "'('", "RSQB": "']'", "LSQB": "'['", "RBRACE": "'}'",
+    "LBRACE": "'{'", "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "ARROW": "'->'",
+    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "_SEP": "a new line or ';'",
+    "QMARK": "'?'", "$END": "the end of the file", "SEMI": "';'",
+}
+
+
+class SepPostLex:
+    """Turns newlines and ';' into _SEP tokens where they end a statement."""
+
+    always_accept = ("_NL", "SEMI")
+
+    def __init__(self):
+        self.stack: list[tuple[str, Token, bool]] = []  # (opener type, token, newlines free)
+
+    def process(self, stream):
+        self.stack = []
+        pending = None  # a separator waiting to see whether '}' or the end follows
+        prev = None
+        for tok in stream:
+            if tok.type in ("_NL", "SEMI"):
+                if tok.type == "_NL" and self.stack and self.stack[-1][2]:
+                    continue
+                if prev is not None and prev.type not in ("_SEP", "LBRACE") and pending is None:
+                    pending = Token.new_borrow_pos("_SEP", tok.value, tok)
+                continue
+            if pending is not None and tok.type != "RBRACE":
+                yield pending
+            pending = None
+            if tok.type in OPENERS:
+                free = tok.type != "LBRACE" or (prev is not None and prev.type in DICT_AFTER)
+                self.stack.append((tok.type, tok, free))
+            elif tok.type in CLOSERS and self.stack and self.stack[-1][0] == CLOSERS[tok.type]:
+                self.stack.pop()
+            prev = tok
+            yield tok
+
+
+def _span_of(file: str, first, last=None) -> Span:
+    last = last if last is not None else first
+    a = first.span if isinstance(first, S.Node) else _tok_span(file, first)
+    b = last.span if isinstance(last, S.Node) else _tok_span(file, last)
+    return Span(file, a.line, a.col, b.end_line, b.end_col)
+
+
+def _tok_span(file: str, tok: Token) -> Span:
+    return Span(file, tok.line, tok.column, tok.end_line, tok.end_column)
+
+
+class _Build(Transformer):
+    """Callbacks run at each LALR reduction; ``self.file`` names the source."""
+
+    file = "<spec>"
+
+    def _s(self, first, last=None):
+        return _span_of(self.file, first, last)
+
+    # expressions
+    def name(self, c):
+        return S.Name(self._s(c[0]), str(c[0]))
+
+    def number(self, c):
+        text = str(c[0])
+        is_int = not any(ch in text for ch in ".eE")
+        return S.Const(self._s(c[0]), int(text) if is_int else float(text))
+
+    def string(self, c):
+        return S.Const(self._s(c[0]), pyast.literal_eval(str(c[0])))
+
+    def true(self, c):
+        return S.Const(self._fake(), True)
+
+    def false(self, c):
+        return S.Const(self._fake(), False)
+
+    def none(self, c):
+        return S.Const(self._fake(), None)
+
+    def unknown(self, c):
+        return S.Unknown(self._fake())
+
+    def _fake(self):
+        # Keyword literals are filtered from the children; the enclosing
+        # rule's span is used for messages, so this one is only a fallback.
+        return Span(self.file, self._last.line, self._last.column, self._last.end_line, self._last.end_column)
+
+    def list(self, c):
+        items = [x for x in c if x is not None]
+        return S.ListExpr(self._s(items[0], items[-1]) if items else self._fake(), items)
+
+    def tuple(self, c):
+        items = [x for x in c if x is not None]
+        return S.TupleExpr(self._s(items[0], items[-1]), items)
+
+    def dict(self, c):
+        pairs = [x for x in c if x is not None]
+        span = Span(self.file, pairs[0][1].line, pairs[0][1].col) if pairs else self._fake()
+        return S.DictExpr(span, pairs)
+
+    def pair(self, c):
+        key = c[0]
+        text = pyast.literal_eval(str(key)) if key.type == "STRING" else str(key)
+        return (text, _tok_span(self.file, key), c[1])
+
+    def kwarg(self, c):
+        return ("kw", str(c[0]), _tok_span(self.file, c[0]), c[1])
+
+    def call(self, c):
+        func, rest = c[0], [x for x in c[1:] if x is not None]
+        args = [a for a in rest if not (isinstance(a, tuple) and a and a[0] == "kw")]
+        kwargs = [a[1:] for a in rest if isinstance(a, tuple) and a and a[0] == "kw"]
+        return S.Call(self._s(func), func, args, kwargs)
+
+    def chain(self, c):
+        stages = [x for x in c if not isinstance(x, Token)]
+        return S.Chain(self._s(stages[0], stages[-1]), stages)
+
+    # statements
+    def tensor_type(self, c):
+        dtype_tok = c[0]
+        dims = [x for x in c[1:] if x is not None]
+        return (str(dtype_tok) if dtype_tok else None, _tok_span(self.file, dtype_tok) if dtype_tok else None, dims)
+
+    def input_stmt(self, c):
+        name_tok, (dtype, dspan, dims) = c
+        anchor = name_tok if name_tok is not None else None
+        span = _tok_span(self.file, anchor) if anchor else (dspan or (dims[0].span if dims else self._fake()))
+        return S.Input(span, str(name_tok) if name_tok else None, dtype, dspan, dims)
+
+    def assign(self, c):
+        targets = [(str(t), _tok_span(self.file, t)) for t in c[:-1]]
+        return S.Assign(self._s(c[0], c[-1]), targets, c[-1])
+
+    def output_stmt(self, c):
+        return S.Output(_tok_span(self.file, c[0]), str(c[0]), c[1])
+
+    def return_stmt(self, c):
+        return S.Return(c[0].span, c[0])
+
+    def section_kind(self, c):
+        return c[0]
+
+    def section(self, c):
+        kind = c[0]
+        return S.Section(_tok_span(self.file, kind), str(kind), [x for x in c[1:] if x is not None])
+
+    def entry(self, c):
+        return (str(c[0]), _tok_span(self.file, c[0]), c[1])
+
+    def expr_stmt(self, c):
+        return S.ExprStmt(c[0].span, c[0])
+
+    # top level
+    def let_stmt(self, c):
+        return S.Let(_tok_span(self.file, c[0]), str(c[0]), c[1])
+
+    def model_kind(self, c):
+        return c[0]
+
+    def model(self, c):
+        kind, name = c[0], c[1]
+        return S.Model(_tok_span(self.file, kind), str(kind), str(name), c[2:], _tok_span(self.file, name))
+
+    def param(self, c):
+        return (str(c[0]), _tok_span(self.file, c[0]), c[1])
+
+    def def_block(self, c):
+        name = c[0]
+        params, body = [], []
+        for x in c[1:]:
+            if isinstance(x, tuple):
+                params.append(x)
+            elif x is not None:
+                body.append(x)
+        return S.Def(_tok_span(self.file, name), str(name), params, body)
+
+    def start(self, c):
+        return S.File(Span(self.file, 1, 1), list(c))
+
+
+class _Tracking(SepPostLex):
+    """Remembers the last token handed to the parser, for spans of keyword literals."""
+
+    def __init__(self, builder: _Build):
+        super().__init__()
+        self.builder = builder
+
+    def process(self, stream):
+        for tok in super().process(stream):
+            self.builder._last = tok
+            yield tok
+
+
+@lru_cache(maxsize=1)
+def _grammar() -> str:
+    return resources.files("spec2net.grammar").joinpath("spec2net.lark").read_text(encoding="utf-8")
+
+
+class Parser:
+    def __init__(self):
+        self.builder = _Build()
+        self.postlex = _Tracking(self.builder)
+        self.lark = Lark(_grammar(), parser="lalr", lexer="basic", postlex=self.postlex,
+                         transformer=self.builder, maybe_placeholders=True, cache=False)
+
+    def parse(self, text: str, file: str) -> tuple[S.File | None, list[Diagnostic]]:
+        self.builder.file = file
+        try:
+            return self.lark.parse(text), []
+        except UnexpectedInput as err:
+            return None, [self._explain(err, file)]
+
+    def _explain(self, err: UnexpectedInput, file: str) -> Diagnostic:
+        line, col = max(err.line, 1), max(err.column, 1)
+        if isinstance(err, UnexpectedCharacters):
+            ch = err.char
+            detail = f"unexpected character {ch!r}"
+            if ch == '"':
+                detail = "string is not closed before the end of the line"
+            return diag(Span(file, line, col, line, col + 1), "syntax", detail=detail)
+        tok = getattr(err, "token", None)
+        expected = set(getattr(err, "expected", None) or getattr(err, "accepts", None) or ())
+        open_ = self.postlex.stack[-1] if self.postlex.stack else None
+        if isinstance(err, UnexpectedEOF) or (tok is not None and tok.type == "$END"):
+            found = "the end of the file"
+            if open_ is not None:
+                line, col = _last_line_col(self.builder)
+        else:
+            found = f"{tok.value!r}" if tok.type != "_SEP" else "the end of the line"
+        closer = OPENERS.get(open_[0]) if open_ else None
+        if closer and closer in expected:
+            o = open_[1]
+            detail = f"expected {READABLE[closer]} to close the {WHAT[open_[0]]} opened at {o.line}:{o.column}, found {found}"
+        else:
+            names = sorted(READABLE.get(e, repr(e.lower()) if e.isupper() else e) for e in expected)
+            names = [n for n in names if not n.startswith("'_")]
+            want = ", ".join(names[:6]) + (" or ..." if len(names) > 6 else "")
+            detail = f"unexpected {found}" + (f"; expected {want}" if want else "")
+        end = col + (len(str(tok.value)) if tok is not None and tok.type not in ("$END", "_SEP") else 1)
+        return diag(Span(file, line, col, line, end), "syntax", detail=detail)
+
+
+def _last_line_col(builder: _Build) -> tuple[int, int]:
+    last = getattr(builder, "_last", None)
+    return (last.end_line, last.end_column) if last is not None else (1, 1)
+
+
+_PARSER: Parser | None = None
+
+
+def parse(text: str, file: str = "<spec>") -> tuple[S.File | None, list[Diagnostic]]:
+    """Parse spec text: ``parse('model m { input a: [4]; output a }')``."""
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = Parser()
+    return _PARSER.parse(text, file)

@@ -1,0 +1,106 @@
+"""The layer registry: one LayerDef subclass per layer, registered by decorator.
+
+An entry holds everything the front end knows of a layer: its arguments
+(types, ranges, Keras 3 defaults), its shape rule, its parameters in Keras's
+layout with their initializers, how it treats masks, and sample cases that
+the registry-parametrized tests run against real Keras.
+"""
+
+from __future__ import annotations
+
+from ..ir import Param, Ref, TensorType
+from .types import Arg, Func
+
+LAYERS: dict[str, "LayerDef"] = {}
+
+
+class ShapeError(Exception):
+    """A shape rule failed; ``code`` is "shape" or "dtype"."""
+
+    def __init__(self, message: str, code: str = "shape"):
+        super().__init__(message)
+        self.code = code
+
+
+class LayerDef:
+    name = ""  # the spec's (and Keras's) class name
+    auto_name = ""  # Keras's automatic name stem (LANGUAGE.md section 9)
+    aliases: tuple = ()
+    args: tuple = ()
+    merge = False  # called as a function on a list of tensors: concatenate([a, b])
+    int_inputs = False  # accepts integer tensors
+    mask = "pass"  # "pass" keeps an input mask, "drop" drops it; others override out_masked
+    # (args, [(dtype, shape), ...]) cases for tests parametrized from the registry
+    samples: tuple = ()
+
+    def n_outputs(self, a: dict) -> int:
+        return 1
+
+    def infer(self, a: dict, ins: list[TensorType]) -> list[TensorType]:
+        raise NotImplementedError
+
+    def params(self, a: dict, ins: list[TensorType]) -> list[Param]:
+        return []
+
+    def out_masked(self, a: dict, in_masked: list[bool]) -> list[bool]:
+        keep = self.mask == "pass" and any(in_masked)
+        return [keep] * self.n_outputs(a)
+
+
+def register(cls):
+    entry = cls()
+    for key in (cls.name, *cls.aliases):
+        LAYERS[key] = entry
+    return cls
+
+
+def canonical_layers() -> dict[str, LayerDef]:
+    return {k: v for k, v in LAYERS.items() if k == v.name}
+
+
+# -- helpers shared by the entries -------------------------------------------------
+def init_arg(name: str, default: str) -> Arg:
+    return Arg(name, Func("initializer"), Ref("initializer", default, _init_defaults(default)))
+
+
+def reg_arg(name: str) -> Arg:
+    return Arg(name, Func("regularizer", optional=True), None)
+
+
+def _init_defaults(name: str) -> tuple:
+    from .functions import REGISTRIES
+
+    return tuple((arg.name, arg.default) for arg in REGISTRIES["initializer"][name].args)
+
+
+def act_arg(name="activation", default="linear") -> Arg:
+    return Arg(name, Func("activation"), Ref("activation", default))
+
+
+def one(ins: list[TensorType], layer: str) -> TensorType:
+    if len(ins) != 1:
+        raise ShapeError(f"{layer} takes one tensor, got {len(ins)}")
+    return ins[0]
+
+
+def known_last(t: TensorType, layer: str) -> int:
+    if not t.shape:
+        raise ShapeError(f"{layer} needs an input of rank >= 1 per sample, got shape {t}")
+    if t.shape[-1] is None:
+        raise ShapeError(f"{layer} needs a known last dimension, got shape {t}")
+    return t.shape[-1]
+
+
+def param(name, shape, a, init_key, reg_key=None, trainable=True) -> Param:
+    return Param(name, tuple(shape), a[init_key], trainable, a.get(reg_key) if reg_key else None)
+
+
+def norm_axis(axis: int, rank: int, layer: str) -> int:
+    """Keras's axis (batch is 0) -> index into the per-sample shape."""
+    full = rank + 1
+    if not -full <= axis < full:
+        raise ShapeError(f"{layer}: axis {axis} is out of range for an input of rank {rank} per sample")
+    index = axis % full
+    if index == 0:
+        raise ShapeError(f"{layer}: axis {axis} is the batch axis")
+    return index - 1

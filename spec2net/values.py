@@ -1,0 +1,73 @@
+"""Values of the checker's evaluator besides tensors and constants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import ir
+from .registry import LayerDef
+from .registry.types import FCall, Sym
+
+
+class _Err:
+    """An expression whose error is already reported; it silences follow-on errors."""
+
+    def __repr__(self):
+        return "ERR"
+
+
+ERR = _Err()
+QMARK = object()  # the `?` of a shape
+
+
+@dataclass
+class LayerClass:
+    defn: LayerDef
+    as_function: bool = False  # concatenate([...]): build and apply at once
+
+
+@dataclass(eq=False)
+class LayerValue:
+    """A constructed layer: ``Dense(8)`` or a name bound to one."""
+
+    layer: ir.Layer
+    defn: LayerDef
+    structural: dict = field(default_factory=dict)  # input_shape/input_dim/input_length
+
+
+@dataclass
+class DefValue:
+    node: object  # syntax.Def
+
+
+class DictVal(dict):
+    """A dict literal that remembers where each key was written."""
+
+    spans: dict
+
+
+def show(v) -> str:
+    """How a value reads in spec syntax, for 'Received: units=-3'."""
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, Sym):
+        return v.name
+    if isinstance(v, FCall):
+        return f"{v.name}(...)"
+    if isinstance(v, list):
+        return "[" + ", ".join(show(x) for x in v) + "]"
+    if isinstance(v, tuple):
+        return "(" + ", ".join(show(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+    if isinstance(v, ir.Tensor):
+        return "a tensor"
+    if isinstance(v, (LayerValue, LayerClass)):
+        return "a layer"
+    if isinstance(v, DefValue):
+        return "a def block"
+    if isinstance(v, ir.Ref):
+        return str(v)
+    return repr(v)
