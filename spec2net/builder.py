@@ -87,9 +87,17 @@ class ModelBuilder:
         kw = [(n, ns, self.eval(v, env), v.span) for n, ns, v in e.kwargs]
         return self.apply_value(fn, pos, kw, e.span, env)
 
+    def fail_inputs(self, pos):
+        """A broken layer or callee: still report undefined names among its inputs."""
+        for value, vspan in pos:
+            for v in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(v, Sym):
+                    self.need_tensor(v, vspan)
+        return ERR
+
     def apply_value(self, fn, pos, kw, span, env, chained=False):
         if fn is ERR:
-            return ERR
+            return self.fail_inputs(pos)
         if isinstance(fn, LayerClass):
             if fn.as_function:
                 return self.merge_call(fn, pos, kw, span)
@@ -114,10 +122,12 @@ class ModelBuilder:
 
     # -- layers ---------------------------------------------------------------------
     def construct(self, defn, pos, kw, span):
-        bound = self.binder.bind(defn.name, defn.args, pos, kw, span, extra=UNIVERSAL)
+        own = {a.name for a in defn.args}  # Embedding's input_dim is its own argument
+        universal = tuple(k for k in UNIVERSAL if k not in own)
+        bound = self.binder.bind(defn.name, defn.args, pos, kw, span, extra=universal)
         if bound is ERR:
             return ERR
-        extra = {k: bound.pop(k) for k in UNIVERSAL if k in bound}
+        extra = {k: bound.pop(k) for k in universal if k in bound}
         name = self.auto_name(defn.auto_name)
         trainable = True
         if "name" in extra:
@@ -150,7 +160,7 @@ class ModelBuilder:
 
     def apply(self, lv, pos, kw, span):
         if lv is ERR:
-            return ERR
+            return self.fail_inputs(pos)
         defn, layer = lv.defn, lv.layer
         if kw or len(pos) != 1:
             return self.err(span, "not-tensor", detail=f"a layer is applied to exactly one tensor (or a list "

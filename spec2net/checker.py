@@ -119,7 +119,7 @@ def build_model(m: S.Model, b: ModelBuilder, diags: list) -> ir.Model:
             b.statement(stmt, env)
     if m.kind == "sequential":
         _sequential(m, b, seq_layers, outputs)
-    elif not outputs:
+    elif not any(isinstance(s, S.Output) for s in m.body):
         b.err(m.name_span, "no-output", name=m.name)
     model = _finish(m, b, outputs, diags)
     if "compile" in sections:

@@ -31,5 +31,13 @@ class Net:
     def summary(self) -> str:
         return format_summary(self.ir)
 
+    def build(self, backend: str) -> str:
+        """The source of a standalone module for ``backend`` ("keras" or "torch"): ``net.build("keras")``."""
+        import importlib
+
+        if backend not in ("keras", "torch"):
+            raise ValueError(f"unknown backend {backend!r}; expected 'keras' or 'torch'")
+        return importlib.import_module(f"spec2net.backends.{backend}").build_source(self.ir)
+
     def __repr__(self) -> str:
         return f"<spec2net.Net {self.name!r}: {len(self.ir.layers)} layers, {self.count_params():,} params>"

@@ -1,0 +1,92 @@
+"""The ``spec2net`` command line. Each command lives in spec2net/commands/ and
+exposes ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
+
+Exit codes (CONTRACT.md): 0 ok, 1 errors in the spec, 2 usage or I/O errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from . import __version__
+from .diagnostics import SpecError
+
+COMMANDS = ("check", "summary", "build")
+
+
+class UsageError(Exception):
+    """A problem with the command line or a file outside the spec: exit 2."""
+
+
+def add_spec_options(p: argparse.ArgumentParser) -> None:
+    """--model and -D, taken by every command that reads a spec."""
+    p.add_argument("--model", help="the model to use (default: the only, or else the last, of the file)")
+    p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a `let` of the spec (repeatable)")
+
+
+def defines_of(args) -> dict:
+    from .loader import parse_define
+
+    out = {}
+    for item in args.defines:
+        name, eq, value = item.partition("=")
+        if not eq or not name.isidentifier():
+            raise UsageError(f"-D expects NAME=VALUE, got {item!r}")
+        out[name] = parse_define(value)
+    return out
+
+
+def load_net(args):
+    """The Net that --model and -D select in args.file (raises SpecError/UsageError)."""
+    from . import Net
+    from .loader import load_model
+
+    try:
+        model, diags, lines = load_model(args.file, args.model, defines_of(args))
+    except OSError as e:
+        raise UsageError(f"{args.file}: cannot read: {e.strerror or e}") from None
+    print_diagnostics([d for d in diags if d.severity == "warning"], {args.file: lines})
+    return Net(model)
+
+
+def print_diagnostics(diags, sources) -> None:
+    for d in diags:
+        print(d.format(sources.get(d.span.file) if d.span else None), file=sys.stderr)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="spec2net", description="Compile .net model specs: check them, run "
+                                     "them with NumPy, build Keras or PyTorch modules from them.")
+    parser.add_argument("--version", action="version", version=f"spec2net {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    modules = {}
+    for name in COMMANDS:
+        mod = importlib.import_module(f".commands.{name}", __package__)
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        modules[name] = mod
+    args = parser.parse_args(argv)
+    try:
+        return modules[args.command].run(args)
+    except SpecError as e:
+        print("\n".join(e.render()), file=sys.stderr)
+        return 1
+    except UsageError as e:
+        print(f"spec2net {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # a bug of ours: one line, not a traceback (SPEC2NET_DEBUG=1 shows it)
+        if os.environ.get("SPEC2NET_DEBUG"):
+            raise
+        print(f"spec2net {args.command}: internal error: {type(e).__name__}: {e} "
+              "(please report it; SPEC2NET_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per command of the ``spec2net`` CLI (see spec2net.cli)."""

@@ -1,0 +1,29 @@
+"""spec2net build FILE --backend keras|torch [-o OUT.py]: write a standalone module."""
+
+from __future__ import annotations
+
+import sys
+
+from ..cli import UsageError, add_spec_options, load_net
+from ..fileio import atomic_write
+
+HELP = "write a standalone Keras 3 or PyTorch module for the spec"
+
+
+def add_arguments(p):
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--backend", required=True, choices=("keras", "torch"))
+    p.add_argument("-o", "--output", default="-", metavar="OUT.py", help="where to write ('-': stdout)")
+    add_spec_options(p)
+
+
+def run(args) -> int:
+    source = load_net(args).build(args.backend)
+    if args.output == "-":
+        sys.stdout.write(source)
+        return 0
+    try:
+        atomic_write(args.output, source)
+    except OSError as e:
+        raise UsageError(f"{args.output}: cannot write: {e.strerror or e}") from None
+    return 0

@@ -1,0 +1,36 @@
+"""spec2net check FILE...: parse and check; print nothing else on success."""
+
+from __future__ import annotations
+
+from ..cli import UsageError, add_spec_options, defines_of, print_diagnostics
+from ..loader import check_text, read_source, select
+from ..diagnostics import SpecError
+
+HELP = "parse and check spec files; report every error"
+
+
+def add_arguments(p):
+    p.add_argument("files", nargs="+", metavar="FILE")
+    add_spec_options(p)
+
+
+def run(args) -> int:
+    defines = defines_of(args)
+    failed = False
+    for file in args.files:
+        try:
+            text, diags = read_source(file)
+        except OSError as e:
+            raise UsageError(f"{file}: cannot read: {e.strerror or e}") from None
+        lines = text.splitlines() if text is not None else []
+        models = {}
+        if text is not None:
+            models, diags = check_text(text, file, defines)
+        if models and args.model is not None:
+            try:
+                select(models, args.model, file)
+            except SpecError as e:
+                diags += e.diagnostics
+        print_diagnostics(diags, {file: lines})
+        failed |= any(d.severity == "error" for d in diags) or not models
+    return 1 if failed else 0
