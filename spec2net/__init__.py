@@ -11,7 +11,7 @@ from .diagnostics import Diagnostic, SpecError
 from .net import Net
 
 __version__ = "0.1.0"
-__all__ = ["load", "loads", "Net", "SpecError", "Diagnostic", "__version__"]
+__all__ = ["load", "loads", "load_weights", "save_weights", "Net", "SpecError", "Diagnostic", "__version__"]
 
 
 def load(path, model: str | None = None, defines: dict | None = None) -> Net:
@@ -33,3 +33,17 @@ def loads(text: str, model: str | None = None, defines: dict | None = None, file
     if any(d.severity == "error" for d in diags) or not models:
         raise SpecError(diags, {file: text.splitlines()})
     return Net(select(models, model, file), [d for d in diags if d.severity == "warning"])
+
+
+def load_weights(path) -> dict:
+    """The arrays of a .npz or .safetensors weights file: ``spec2net.load_weights("w.npz")``."""
+    from .weights import load_weights as _load
+
+    return _load(path)
+
+
+def save_weights(path, weights: dict) -> None:
+    """Write a weights dict as .npz or .safetensors, atomically: ``spec2net.save_weights("w.npz", w)``."""
+    from .weights import save_weights as _save
+
+    _save(path, weights)

@@ -17,8 +17,9 @@ class Reported(Exception):
 class Binder:
     """Checks arguments against registry entries, reporting into ``diags``."""
 
-    def __init__(self, diags: list):
+    def __init__(self, diags: list, scope=lambda: ()):
         self.diags = diags
+        self.scope = scope  # the names bound where the call is, for "did you mean" hints
 
     def bind(self, owner: str, spec_args, pos, kw, span, extra=()):
         """Return {arg: checked value} with defaults filled, or ERR.
@@ -68,7 +69,12 @@ class Binder:
         if v is ERR:
             return ERR
         if isinstance(v, Sym) and not _takes_symbols(typ):
-            self.diags.append(diag(v.span or span, "name-defined", name=v.name, hint=""))
+            if any(v.name in table for table in REGISTRIES.values()):  # relu where a number belongs
+                self.diags.append(diag(v.span or span, "arg-type", owner=owner, expected=typ.expected, name=name,
+                                       value=v.name))
+            else:
+                self.diags.append(diag(v.span or span, "name-defined", name=v.name,
+                                       hint=suggest(v.name, self.scope())))
             return ERR
         try:
             return typ.coerce(v, lambda kind, x: self.resolve(kind, x, span))

@@ -25,10 +25,11 @@ class ModelBuilder:
     def __init__(self, file: str, globals_: dict, defs: dict, recursive: set, diags: list):
         self.file, self.globals, self.defs, self.recursive = file, globals_, defs, recursive
         self.diags = diags
-        self.binder = Binder(diags)
+        self.binder = Binder(diags, lambda: self.cur_env)
         self.counts: dict[str, int] = {}
         self.layers: list[ir.Layer] = []
         self.nodes: list[ir.Node] = []
+        self.attempted: set[int] = set()  # layers applied at least once, even if that call failed
         self.inputs: list[ir.Tensor] = []
         self.input_spans: dict[str, object] = {}
         self.stack: list[str] = []
@@ -111,6 +112,9 @@ class ModelBuilder:
             if chained:
                 return self.err(span, "unknown-layer", name=fn.name, hint=self.hint(fn.name, callables=True))
             return FCall(fn.name, tuple(pos), tuple(kw), span)
+        if isinstance(fn, FCall):  # Dens(8)(x): the name is no layer, so it was read as a function call
+            self.fail_inputs(pos)
+            return self.err(fn.span or span, "unknown-layer", name=fn.name, hint=self.hint(fn.name, callables=True))
         what = "a tensor" if isinstance(fn, ir.Tensor) else show(fn)
         return self.err(span, "not-callable", detail=f"{what} cannot be called; only layers and def blocks can")
 
@@ -128,9 +132,11 @@ class ModelBuilder:
         if bound is ERR:
             return ERR
         extra = {k: bound.pop(k) for k in universal if k in bound}
-        name = self.auto_name(defn.auto_name)
         trainable = True
-        if "name" in extra:
+        if "name" not in extra:
+            name = self.auto_name(defn.auto_name)
+        else:
+            # As in Keras, a layer named by hand does not advance the automatic counter.
             name = self.binder.value(defn.name, "name", Str(), *extra["name"])
             if name is not ERR and (not name or "/" in name):
                 return self.err(extra["name"][1], "arg-range", owner=defn.name, name="name", value=show(name),
@@ -162,6 +168,7 @@ class ModelBuilder:
         if lv is ERR:
             return self.fail_inputs(pos)
         defn, layer = lv.defn, lv.layer
+        self.attempted.add(id(layer))
         if kw or len(pos) != 1:
             return self.err(span, "not-tensor", detail=f"a layer is applied to exactly one tensor (or a list "
                                                        f"for a merge), got {len(pos) + len(kw)} arguments")

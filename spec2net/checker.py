@@ -30,6 +30,8 @@ def check_file(tree: S.File, file: str, defines: dict, diags: list) -> dict[str,
             models[item.name] = item
     globals_ = _lets(lets, defines, defs, file, diags)
     recursive = _recursion(defs, diags)
+    for d in defs.values():
+        _dead_code(d, diags)
     if not models:
         diags.append(diag(Span(file, 1, 1), "empty"))
     out = {}
@@ -80,6 +82,15 @@ def _recursion(defs: dict, diags: list) -> set:
                 seen.add(nxt)
                 path.append((nxt, iter(sorted(calls[nxt]))))
     return bad
+
+
+def _dead_code(d: S.Def, diags: list) -> None:
+    """A def ends at its `return`; statements after it would silently never run."""
+    for i, stmt in enumerate(d.body[:-1]):
+        if isinstance(stmt, S.Return):
+            diags.append(diag(d.body[i + 1].span, "statement", detail=f"this statement follows the `return` of "
+                              f"def '{d.name}' and would never run"))
+            return
 
 
 def _called_names(d: S.Def) -> set:
@@ -134,11 +145,11 @@ def _input(m, stmt, b, env):
         b.err(stmt.span, "statement", detail="an input of a model needs a name: input NAME: float32[...]")
         return
     name = stmt.name or "input"
-    if name in b.input_spans:
-        b.err(stmt.span, "duplicate-name", name=name, model=m.name, other=b.input_spans[name])
-        return
     if m.kind == "sequential" and b.inputs:
         b.err(stmt.span, "statement", detail="a sequential has one input")
+        return
+    if name in b.input_spans:
+        b.err(stmt.span, "duplicate-input", name=name, other=b.input_spans[name])
         return
     env[name] = b.make_input(stmt, name, env)
 
@@ -220,8 +231,10 @@ def _finish(m, b, outputs, diags) -> ir.Model:
             diags.append(diag(b.input_spans[t.input_name], "unused-input", "warning", name=t.input_name))
     nodes = [n for n in b.nodes if id(n) in used_nodes]
     layers = [layer for layer in b.layers if any(id(n) in used_nodes for n in layer.nodes)]
+    kept = {id(layer) for layer in layers}  # a set: `layer in layers` made long models quadratic
     for layer in b.layers:
-        if layer.nodes and layer not in layers and outputs:
+        # applied off the outputs' path, or declared and never applied (a failed call is already an error)
+        if id(layer) not in kept and outputs and (layer.nodes or id(layer) not in b.attempted):
             diags.append(diag(layer.span, "unused-layer", "warning", name=layer.name))
     for layer in layers:
         layer.nodes = [n for n in layer.nodes if id(n) in used_nodes]

@@ -14,7 +14,7 @@ import sys
 from . import __version__
 from .diagnostics import SpecError
 
-COMMANDS = ("check", "summary", "build")
+COMMANDS = ("check", "summary", "build", "init", "run")
 
 
 class UsageError(Exception):

@@ -53,7 +53,7 @@ def check_compile(section, model: ir.Model, b, env) -> ir.Compile | None:
     if opt is not ERR and opt.kwargs["clipnorm"] is not None and opt.kwargs["global_clipnorm"] is not None:
         b.err(e["optimizer"][1], "compile", detail="clipnorm and global_clipnorm cannot both be set")
         ok = False
-    losses = _per_output(b, "loss", e["loss"], outs, required=True)
+    losses, resolved = _per_output(b, "loss", e["loss"], outs, required=True)
     weights = {name: 1.0 for name in outs}
     if "loss_weights" in e:
         weights = _weights(b, e["loss_weights"], outs)
@@ -62,7 +62,7 @@ def check_compile(section, model: ir.Model, b, env) -> ir.Compile | None:
         value, span, _ = e["metrics"]
         items = value if isinstance(value, list) else [value]
         metrics = [_ref(b, "metric", m, span) for m in items]
-    for name, loss in (losses.items() if losses is not ERR else ()):
+    for name, loss in resolved.items():  # also when another key is wrong: report every error
         ok &= _loss_fits(b, loss, outs[name], e["loss"][1])
     if not ok or ERR in (opt, losses, weights) or ERR in metrics:
         return None
@@ -70,10 +70,11 @@ def check_compile(section, model: ir.Model, b, env) -> ir.Compile | None:
 
 
 def _per_output(b, kind, entry, outs, required):
+    """({output: Ref} or ERR, the entries that did resolve)."""
     value, span, _ = entry
     if not isinstance(value, dict):
         ref = _ref(b, kind, value, span)
-        return ERR if ref is ERR else {name: ref for name in outs}
+        return (ERR, {}) if ref is ERR else ({name: ref for name in outs},) * 2
     result, bad = {}, False
     for key, v in value.items():
         kspan = value.spans[key] if isinstance(value, DictVal) else span
@@ -83,13 +84,15 @@ def _per_output(b, kind, entry, outs, required):
             bad = True
             continue
         ref = _ref(b, kind, v, kspan)
-        bad |= ref is ERR
-        result[key] = ref
+        if ref is ERR:
+            bad = True
+        else:
+            result[key] = ref
     missing = [n for n in outs if n not in value]
     if required and missing:
         b.err(span, "compile", detail=f"the {kind} dict has no entry for output(s) {', '.join(missing)}")
         bad = True
-    return ERR if bad else result
+    return (ERR if bad else result), result
 
 
 def _weights(b, entry, outs):

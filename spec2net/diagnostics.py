@@ -7,6 +7,7 @@ the code while the wording stays in one place (as mypy's message registry).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 MESSAGES = {
     "syntax": "{detail}",
@@ -29,6 +30,7 @@ MESSAGES = {
     "unpack": "{detail}",
     "recursion": "def '{name}' calls itself (through {path}); recursion is not allowed",
     "duplicate-name": "two layers are named '{name}' in model '{model}' (the other at {other})",
+    "duplicate-input": "input '{name}' is declared twice (the other at {other})",
     "duplicate-output": "output '{name}' is declared twice",
     "duplicate-model": "model '{name}' is declared twice (the other at {other})",
     "no-output": "model '{name}' declares no output",
@@ -36,16 +38,18 @@ MESSAGES = {
     "unused-input": "input '{name}' is not used by any output",
     "unused-layer": "layer '{name}' is not used by any output",
     "compile": "{detail}",
-    "fit": "{detail}",
     "model": "{detail}",
     "statement": "{detail}",
     "define": "{detail}",
 }
 
 
-@dataclass(frozen=True)
-class Span:
-    """Where a construct sits in its file (1-based line and column)."""
+class Span(NamedTuple):
+    """Where a construct sits in its file (1-based line and column).
+
+    A NamedTuple, not a dataclass: the parser makes one per token, and a tuple
+    of plain values is several times cheaper to build and untracked by the GC.
+    """
 
     file: str
     line: int

@@ -31,6 +31,21 @@ class Net:
     def summary(self) -> str:
         return format_summary(self.ir)
 
+    def init_weights(self, seed: int = 0) -> dict:
+        """Every weight drawn from its initializer (float32, keys LAYER/PARAM): ``net.init_weights(seed=0)``."""
+        from .backends.numpy import init_weights
+
+        return init_weights(self.ir, seed)
+
+    def run(self, inputs: dict, weights: dict | None = None, training=False, seed=None, dtype="float32") -> dict:
+        """The NumPy reference interpreter on a batch: ``net.run({"x": x}, weights)["y"]``; without
+        weights, those of ``init_weights(seed or 0)``."""
+        from .backends.numpy import init_weights, run
+
+        if weights is None:
+            weights = init_weights(self.ir, 0 if seed is None else seed)
+        return run(self.ir, inputs, weights, training=training, seed=seed, dtype=dtype)
+
     def build(self, backend: str) -> str:
         """The source of a standalone module for ``backend`` ("keras" or "torch"): ``net.build("keras")``."""
         import importlib

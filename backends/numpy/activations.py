@@ -1,0 +1,111 @@
+"""Keras 3's activations (keras/src/activations/activations.py), one function each.
+
+Each takes ``(x, out=None)``: with ``out`` the result is written there (it may
+be ``x`` itself, so recurrent loops work in place); the input's dtype is kept.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from spec2net import ir
+
+# tf.nn.selu's constants
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+# NumPy has no erf; math.erf is libm's, exact to the last bit, so exact gelu agrees with Keras.
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def _put(res, out):
+    if out is None:
+        return res
+    out[...] = res
+    return out
+
+
+def linear(x, out=None):
+    return x if out is None or out is x else _put(x, out)
+
+
+def relu(x, out=None):
+    return np.maximum(x, 0, out=out)
+
+
+def leaky_relu(x, out=None):
+    # the activation's slope is 0.2 (the LeakyReLU layer's is its own argument, 0.3 by default)
+    return np.maximum(x, 0.2 * x, out=out)
+
+
+def sigmoid(x, out=None):
+    # exp(-x) overflows to inf for x < -88 (float32), and 1 / (1 + inf) is the correct 0
+    y = np.negative(x, out=out)
+    with np.errstate(over="ignore"):
+        np.exp(y, out=y)
+    y += 1
+    return np.reciprocal(y, out=y)
+
+
+def tanh(x, out=None):
+    return np.tanh(x, out=out)
+
+
+def softmax(x, out=None):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return _put(e, out)
+
+
+def elu(x, out=None):
+    return _put(np.where(x > 0, x, np.expm1(np.minimum(x, 0))), out)
+
+
+def selu(x, out=None):
+    return _put(_SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0))), out)
+
+
+def gelu(x, out=None):
+    # Keras 3's default is the exact form (approximate=False)
+    cdf = _erf(x / math.sqrt(2.0)).astype(x.dtype)
+    return _put(0.5 * x * (1.0 + cdf), out)
+
+
+def swish(x, out=None):
+    return _put(x * sigmoid(x), out)
+
+
+def softplus(x, out=None):
+    # log(1 + exp(x)) without overflow
+    return _put(np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0), out)
+
+
+def softsign(x, out=None):
+    return _put(x / (1.0 + np.abs(x)), out)
+
+
+def hard_sigmoid(x, out=None):
+    # Keras 3: relu6(x + 3) / 6 (Keras 2 used 0.2 * x + 0.5)
+    y = np.clip(x + 3.0, 0.0, 6.0)
+    y /= 6.0
+    return _put(y, out)
+
+
+def exponential(x, out=None):
+    return np.exp(x, out=out)
+
+
+ACTIVATIONS = {f.__name__: f for f in (linear, relu, leaky_relu, sigmoid, tanh, softmax, elu, selu, gelu,
+                                       swish, softplus, softsign, hard_sigmoid, exponential)}
+ACTIVATIONS["silu"] = swish
+
+
+def activation(ref: ir.Ref | str):
+    """The function of an activation reference: ``activation(Ref("activation", "relu"))(x)``."""
+    name = ref if isinstance(ref, str) else ref.name
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise NotImplementedError(f"the NumPy interpreter has no activation {name!r}; "
+                                  f"it has: {', '.join(sorted(ACTIVATIONS))}") from None

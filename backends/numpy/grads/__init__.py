@@ -1,0 +1,15 @@
+"""Reverse-mode gradients of the NumPy kernels, one entry per layer type.
+
+Kept beside the forward kernels rather than inside them, as a derivative
+table (like PyTorch's derivatives.yaml): ``GRADS[layer.type](c, xs, outs,
+cache, gys) -> (gxs, gw)``, where ``cache`` is what the kernel's forward kept
+with ``keep=True``, ``gys`` holds one gradient (or None) per output, ``gxs``
+one per input (None for integer inputs) and ``gw`` maps param names to
+gradients. ``gys.logits`` may hold the loss's gradient with respect to the
+pre-activation of a Dense or Activation output (see losses.py).
+"""
+
+from . import core, merge, normalization, recurrent  # noqa: F401  (registers the gradients)
+from .base import GRADS, Grads, get_grad
+
+__all__ = ["GRADS", "Grads", "get_grad"]

@@ -1,0 +1,70 @@
+"""Gradients of BatchNormalization (both modes) and LayerNormalization."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import grad
+
+
+def _axes(axis, ndim):
+    return tuple(sorted(a % ndim for a in (axis if isinstance(axis, tuple) else (axis,))))
+
+
+def _shape(v, ndim, axes):
+    shape = [1] * ndim
+    for a, d in zip(axes, v.shape):
+        shape[a] = d
+    return v.reshape(shape)
+
+
+def _norm_grad(c, x, mean, var, gy, stat_axes, weight, batch_stats):
+    """y = (x - mean) / sqrt(var + eps) * gamma + beta; with ``batch_stats`` mean and var are
+    weighted moments of x over ``stat_axes`` (weights ``weight``, summing to one)."""
+    a, w = c.a, c.w
+    axes = _axes(a["axis"], x.ndim)
+    param_red = tuple(i for i in range(x.ndim) if i not in axes)
+    s = 1.0 / np.sqrt(var + a["epsilon"])
+    xhat = (x - mean) * s
+    gw = {}
+    if a["scale"]:
+        gw["gamma"] = (gy * xhat).sum(param_red)
+        gxhat = gy * _shape(w["gamma"], x.ndim, axes)
+    else:
+        gxhat = gy
+    if a["center"]:
+        gw["beta"] = gy.sum(param_red)
+    if not batch_stats:
+        return gxhat * s, gw
+    sum_g = (weight * gxhat).sum(stat_axes, keepdims=True)
+    sum_gx = (weight * gxhat * xhat).sum(stat_axes, keepdims=True)
+    return s * (gxhat - sum_g - xhat * sum_gx), gw
+
+
+@grad("BatchNormalization")
+def batch_normalization(c, xs, outs, cache, gys):
+    x, mean, var = cache
+    axes = _axes(c.a["axis"], x.ndim)
+    red = tuple(i for i in range(x.ndim) if i not in axes)
+    batch_stats = c.training and c.layer.trainable
+    if not batch_stats:
+        return _grad_list(_norm_grad(c, x, mean, var, gys[0], red, None, False))
+    if c.masks[0] is None:
+        weight = np.full((1,) * x.ndim, 1.0 / np.prod([x.shape[i] for i in red]), x.dtype)
+    else:  # Keras's masked moments: masked entries weigh nothing
+        m = np.broadcast_to(c.masks[0][..., None], x.shape).astype(x.dtype)
+        weight = m / (m.sum(red, keepdims=True) + 1e-7)
+    return _grad_list(_norm_grad(c, x, mean, var, gys[0], red, weight, True))
+
+
+@grad("LayerNormalization")
+def layer_normalization(c, xs, outs, cache, gys):
+    x, mean, var = cache
+    axes = _axes(c.a["axis"], x.ndim)
+    weight = np.full((1,) * x.ndim, 1.0 / np.prod([x.shape[i] for i in axes]), x.dtype)
+    return _grad_list(_norm_grad(c, x, mean, var, gys[0], axes, weight, True))
+
+
+def _grad_list(pair):
+    gx, gw = pair
+    return [gx], gw

@@ -1,0 +1,140 @@
+"""Keras 3's initializers (keras/src/initializers/*.py) with NumPy's generator.
+
+Keras's random streams cannot be reproduced, so "the same weights" means the
+same distribution; within spec2net the same spec and seed give the same bytes
+on every machine: each weight draws from its own PCG64 generator, seeded by a
+SHA-256 of the global seed and the weight's key (an initializer's own
+``seed=`` replaces both, so two weights with one seeded initializer and one
+shape start equal, as in Keras).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+
+from spec2net import ir
+
+from .base import get_kernel
+
+# Keras divides a truncated normal's stddev by this (the stddev of a unit normal
+# truncated at two standard deviations) so that the truncated draw has the asked-for spread.
+TRUNC_STD = 0.87962566103423978
+
+
+def derive_seed(*parts) -> int:
+    """A 64-bit seed from any printable parts, equal on every machine: ``derive_seed(0, "dense/kernel")``."""
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def compute_fans(shape) -> tuple[int, int]:
+    """Keras's ``compute_fans``: ``compute_fans((784, 512)) == (784, 512)``."""
+    if len(shape) < 1:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def truncated_normal(rng, shape, mean, stddev):
+    """Normal draws, redrawn until within two standard deviations (tf.random.truncated_normal)."""
+    z = rng.standard_normal(shape)
+    bad = np.abs(z) > 2.0
+    while bad.any():
+        z[bad] = rng.standard_normal(int(bad.sum()))
+        bad = np.abs(z) > 2.0
+    return mean + stddev * z
+
+
+def _variance_scaling(scale, mode, distribution):
+    def init(rng, shape, seed=None):
+        fan_in, fan_out = compute_fans(shape)
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
+        s = scale / max(1.0, n)
+        if distribution == "uniform":
+            limit = math.sqrt(3.0 * s)
+            return rng.uniform(-limit, limit, shape)
+        return truncated_normal(rng, shape, 0.0, math.sqrt(s) / TRUNC_STD)
+
+    return init
+
+
+def orthogonal(rng, shape, gain=1.0, seed=None):
+    """QR of a normal matrix with the signs of R's diagonal folded in, as Keras's Orthogonal."""
+    if len(shape) < 2:
+        raise ValueError(f"orthogonal needs a weight of rank >= 2, got shape {tuple(shape)}")
+    rows, cols = math.prod(shape[:-1]), shape[-1]
+    a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return gain * q.reshape(shape)
+
+
+def identity(rng, shape, gain=1.0):
+    if len(shape) != 2:
+        raise ValueError(f"identity needs a 2-D weight, got shape {tuple(shape)}")
+    return gain * np.eye(*shape)
+
+
+INITIALIZERS = {
+    "zeros": lambda rng, shape: np.zeros(shape),
+    "ones": lambda rng, shape: np.ones(shape),
+    "constant": lambda rng, shape, value: np.full(shape, value, dtype=np.float64),
+    "random_uniform": lambda rng, shape, minval, maxval, seed=None: rng.uniform(minval, maxval, shape),
+    "random_normal": lambda rng, shape, mean, stddev, seed=None: rng.normal(mean, stddev, shape),
+    "truncated_normal": lambda rng, shape, mean, stddev, seed=None: truncated_normal(rng, shape, mean, stddev),
+    "glorot_uniform": _variance_scaling(1.0, "fan_avg", "uniform"),
+    "glorot_normal": _variance_scaling(1.0, "fan_avg", "truncated_normal"),
+    "lecun_uniform": _variance_scaling(1.0, "fan_in", "uniform"),
+    "lecun_normal": _variance_scaling(1.0, "fan_in", "truncated_normal"),
+    "he_uniform": _variance_scaling(2.0, "fan_in", "uniform"),
+    "he_normal": _variance_scaling(2.0, "fan_in", "truncated_normal"),
+    "orthogonal": orthogonal,
+    "identity": identity,
+}
+INITIALIZERS["uniform"] = INITIALIZERS["random_uniform"]
+INITIALIZERS["normal"] = INITIALIZERS["random_normal"]
+
+
+def initialize(ref: ir.Ref, shape, rng: np.random.Generator) -> np.ndarray:
+    """Draw one weight (float64): ``initialize(Ref("initializer", "ones"), (2,), rng)``."""
+    try:
+        fn = INITIALIZERS[ref.name]
+    except KeyError:
+        raise NotImplementedError(f"the NumPy interpreter has no initializer {ref.name!r}; "
+                                  f"it has: {', '.join(sorted(INITIALIZERS))}") from None
+    return np.asarray(fn(rng, tuple(shape), **ref.kwargs), dtype=np.float64)
+
+
+def init_weights(model: ir.Model, seed: int = 0) -> dict:
+    """Every weight of ``model`` (float32, keys ``LAYER/PARAM``, BN moving statistics
+    included) drawn from its initializer: ``init_weights(spec2net.load("mlp.net").ir, seed=0)``."""
+    out = {}
+    for layer in model.layers:
+        k = get_kernel(layer.type)
+        for p in layer.params:
+            key = layer.name + "/" + p.name
+            rngs = {}
+
+            def draw(ref, shape, key=key, rngs=rngs):
+                own = ref.kwargs.get("seed")
+                tag = ("initializer-seed", own) if own is not None else ("weight", seed, key)
+                rng = rngs.setdefault(tag, np.random.default_rng(derive_seed(*tag)))
+                try:
+                    return initialize(ref, shape, rng)
+                except (ValueError, TypeError) as e:
+                    raise ValueError(f"{key}: cannot initialize with {ref}: {e}") from None
+
+            value = np.asarray(k.init(layer, p, draw), dtype=np.float32)
+            if value.shape != tuple(p.shape):
+                raise AssertionError(f"{key}: initialized with shape {value.shape}, expected {tuple(p.shape)}")
+            out[key] = value
+    return out

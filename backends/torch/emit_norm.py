@@ -1,0 +1,53 @@
+"""BatchNormalization and LayerNormalization, as the generated file's KerasBatchNorm and
+KerasLayerNorm (Keras's parameter names and shapes; the formulas are in their helper
+snippets)."""
+
+from __future__ import annotations
+
+from spec2net.codegen import py_literal
+from spec2net.registry import LAYERS
+
+from .emitter import Emitter, register
+
+
+def _axes(layer, ins) -> tuple:
+    """Keras's normalization axes as dims of the whole tensor (batch is 0)."""
+    t = ins[0]
+    return tuple(i + 1 for i in LAYERS[layer.type].axes(layer.args, t))
+
+
+def _geometry(layer, ins):
+    axes, rank = _axes(layer, ins), len(ins[0].shape) + 1
+    feature = tuple(ins[0].shape[d - 1] for d in axes)
+    view = tuple(ins[0].shape[d - 1] if d in axes else 1 for d in range(1, rank))
+    return axes, rank, feature, (1,) + view
+
+
+@register("BatchNormalization")
+class BatchNormalization(Emitter):
+    helpers = ("batch_norm",)
+
+    def module(self, layer, ins):
+        axes, rank, feature, view = _geometry(layer, ins)
+        a = layer.args
+        reduce = tuple(d for d in range(rank) if d not in axes)
+        return (f"KerasBatchNorm({py_literal(feature)}, {py_literal(reduce)}, {py_literal(view)}, "
+                f"momentum={py_literal(a['momentum'])}, epsilon={py_literal(a['epsilon'])}, "
+                f"center={a['center']}, scale={a['scale']})")
+
+    def forward(self, c):
+        return [f"{c.outs[0]} = {c.mod}({c.ins[0]})"]
+
+
+@register("LayerNormalization")
+class LayerNormalization(Emitter):
+    helpers = ("layer_norm",)
+
+    def module(self, layer, ins):
+        axes, rank, feature, view = _geometry(layer, ins)
+        a = layer.args
+        return (f"KerasLayerNorm({py_literal(feature)}, {py_literal(axes)}, {py_literal(view)}, "
+                f"epsilon={py_literal(a['epsilon'])}, center={a['center']}, scale={a['scale']})")
+
+    def forward(self, c):
+        return [f"{c.outs[0]} = {c.mod}({c.ins[0]})"]

@@ -1,0 +1,24 @@
+"""spec2net init FILE [--seed S] -o W.npz: draw every weight from its initializer."""
+
+from __future__ import annotations
+
+from ..cli import UsageError, add_spec_options, load_net
+from ..weights import WeightsError, save_weights
+
+HELP = "draw every weight from its initializer (NumPy) and write a weights file"
+
+
+def add_arguments(p):
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--seed", type=int, default=0, help="the global seed (default 0); same spec and seed, same bytes")
+    p.add_argument("-o", "--output", required=True, metavar="W.npz", help="the weights file (.npz or .safetensors)")
+    add_spec_options(p)
+
+
+def run(args) -> int:
+    weights = load_net(args).init_weights(seed=args.seed)
+    try:
+        save_weights(args.output, weights)
+    except WeightsError as e:
+        raise UsageError(str(e)) from None
+    return 0

@@ -1,0 +1,59 @@
+"""spec2net run FILE --inputs IN.npz [--weights W.npz] [--training] [--seed S] [-o OUT.npz]:
+the NumPy reference interpreter on one batch."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from ..cli import UsageError, add_spec_options, load_net
+from ..fileio import atomic_write
+from ..weights import WeightsError, load_weights
+
+HELP = "run the spec with the NumPy reference interpreter on inputs from an .npz file"
+
+
+def add_arguments(p):
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--inputs", required=True, metavar="IN.npz", help="the batch, one array per input name")
+    p.add_argument("--weights", metavar="W.npz", help="a weights file (default: those of `init --seed S`)")
+    p.add_argument("--training", action="store_true", help="training mode: dropout on, batch statistics in BN")
+    p.add_argument("--seed", type=int, default=0, help="seeds the initial weights and dropout (default 0)")
+    p.add_argument("-o", "--output", metavar="OUT.npz", help="write the outputs here (default: print them)")
+    add_spec_options(p)
+
+
+def _load_inputs(path) -> dict:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
+    except Exception as e:  # noqa: BLE001  (a corrupt file: a usage error, never a traceback)
+        raise UsageError(f"{path}: not a readable .npz file ({type(e).__name__}: {e})") from None
+
+
+def run(args) -> int:
+    from ..backends.numpy import InputError
+
+    net = load_net(args)
+    inputs = _load_inputs(args.inputs)
+    try:
+        weights = load_weights(args.weights) if args.weights else net.init_weights(seed=args.seed)
+        result = net.run(inputs, weights, training=args.training, seed=args.seed)
+    except (WeightsError, InputError) as e:
+        raise UsageError(str(e)) from None
+    outputs = {name: result[name] for name in net.output_names}
+    if args.output is None:
+        for name, value in outputs.items():
+            print(f"{name}: shape {value.shape}, {value.dtype}")
+            print(np.array2string(value, precision=6, threshold=200))
+        return 0
+    buf = io.BytesIO()
+    np.savez(buf, **outputs)
+    try:
+        atomic_write(args.output, buf.getvalue())
+    except OSError as e:
+        raise UsageError(f"{args.output}: cannot write: {e.strerror or e}") from None
+    return 0

@@ -1,0 +1,244 @@
+"""Hand-written Keras 3 twins of every example in examples/, for tests that compare
+spec2net against the real framework.
+
+Each twin is written the way a Keras user would write the spec by hand: layers
+carry NO explicit ``name=`` unless the spec gives one, so the twin's layer names
+come from Keras's own automatic naming (``dense``, ``dense_1``, ...). That makes
+every twin an independent check of LANGUAGE.md section 9: a test compares them
+with spec2net's names instead of copying them. ``build_twin`` resets Keras's name
+counters first, as a fresh script would start.
+
+Weights: ``get_weights(model)`` / ``set_weights(model, weights)`` speak
+spec2net's weights-file keys (``LAYER/PARAM``, Keras layout). Keras 3 nests a
+recurrent layer's weights under its cell (variable path ``lstm/lstm_cell/kernel``),
+but the layer's own ``weights`` list holds them with their short names, so the key
+is ``layer.name + "/" + variable.name`` -> ``lstm/kernel``.
+
+    >>> model = build_twin("mlp")
+    >>> sorted(get_weights(model))
+    ['dense/bias', 'dense/kernel', 'dense_1/bias', 'dense_1/kernel']
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras
+import numpy as np
+from keras import layers as L
+
+
+def _sequential(name, input_shape, stack, dtype="float32"):
+    # LANGUAGE.md 5: a sequential is the functional model with one input named `input`.
+    return keras.Sequential([keras.Input(shape=input_shape, dtype=dtype, name="input"), *stack], name=name)
+
+
+def mlp():
+    return _sequential("mlp", (4,), [L.Dense(8, activation="relu"), L.Dense(1, activation="sigmoid")])
+
+
+def news():
+    return _sequential("news", (10000,), [
+        L.Dense(512, activation="relu"),
+        L.Dropout(0.5),
+        L.Dense(46, activation="softmax"),
+    ])
+
+
+def linear_regression():
+    return _sequential("linear_regression", (3,), [L.Dense(1)])
+
+
+def logistic_regression():
+    return _sequential("logistic_regression", (4,), [
+        L.Dense(1, activation="sigmoid", kernel_regularizer=keras.regularizers.L2(0.01)),
+    ])
+
+
+def lstm_series():
+    return _sequential("lstm_series", (50, 1), [L.LSTM(10), L.Dense(1)])
+
+
+def spam():
+    text = keras.Input(shape=(100,), dtype="int32", name="text")
+    x = L.Embedding(10000, 32)(text)
+    x = L.SimpleRNN(32)(x)
+    y = L.Dense(1, activation="sigmoid")(x)
+    return keras.Model(text, y, name="spam")
+
+
+def two_inputs():
+    a = keras.Input(shape=(8,), name="a")
+    b = keras.Input(shape=(4,), name="b")
+    x = L.Dense(16, activation="relu")(a)
+    y = L.Dense(8, activation="relu")(b)
+    z = L.concatenate([x, y])
+    score = L.Dense(1, activation="sigmoid")(z)
+    return keras.Model([a, b], score, name="two_inputs")
+
+
+def ffnn():
+    x = keras.Input(shape=(10,), name="x")
+    h = L.Dense(64, activation="relu")(x)
+    h = L.Dense(64, activation="relu")(h)
+    y = L.Dense(1)(h)
+    return keras.Model(x, y, name="ffnn")
+
+
+def gru():
+    seq = keras.Input(shape=(None, 8), name="seq")
+    h = L.GRU(16, return_sequences=True)(seq)
+    h = L.GRU(8, go_backwards=True)(h)
+    y = L.Dense(4, activation="softmax")(h)
+    return keras.Model(seq, y, name="gru_tagger")
+
+
+def normalized():
+    x = keras.Input(shape=(20,), name="x")
+    h = L.Dense(32, use_bias=False)(x)
+    h = L.BatchNormalization(momentum=0.9)(h)
+    h = L.Activation("relu")(h)
+    h = L.Dense(16, activation="gelu")(h)
+    h = L.LayerNormalization(epsilon=1e-5)(h)
+    y = L.Dense(3, activation="softmax")(h)
+    return keras.Model(x, y, name="normalized")
+
+
+def shared():
+    left = keras.Input(shape=(12,), name="left")
+    right = keras.Input(shape=(12,), name="right")
+    encoder = L.Dense(8, activation="tanh", name="encoder")
+    a = encoder(left)
+    b = encoder(right)
+    d = L.subtract([a, b])
+    similar = L.Dense(1, activation="sigmoid")(d)
+    return keras.Model([left, right], similar, name="siamese")
+
+
+def blocks():
+    def ffn(x, units, rate=0.5):
+        h = L.Dense(units, activation="relu")(x)
+        return L.Dropout(rate)(h)
+
+    x = keras.Input(shape=(32,), name="x")
+    h = ffn(x, 64)
+    h = ffn(h, units=64, rate=0.25)
+    reg = keras.regularizers.L1L2(l1=1e-5, l2=1e-4)
+    y = L.Dense(1, activation="sigmoid", kernel_regularizer=reg)(h)
+    return keras.Model(x, y, name="blocks")
+
+
+def multi_output():
+    tokens = keras.Input(shape=(20,), dtype="int32", name="tokens")
+    e = L.Embedding(500, 16, mask_zero=True)(tokens)
+    seq, h, c = L.LSTM(24, return_sequences=True, return_state=True)(e)
+    pooled = L.LSTM(12)(seq)
+    both = L.concatenate([pooled, h, c])
+    topic = L.Dense(5, activation="softmax")(both)
+    score = L.Dense(1)(both)
+    # A list keeps the spec's output order (a dict would be flattened in key order).
+    return keras.Model(tokens, [topic, score], name="multi_output")
+
+
+TWINS = {f.__name__: f for f in (
+    mlp, news, linear_regression, logistic_regression, lstm_series, spam, two_inputs, ffnn, gru,
+    normalized, shared, blocks, multi_output,
+)}
+
+# The compile block of each example, by hand (Keras 3 spellings: `lr` is `learning_rate`).
+COMPILE = {
+    "mlp": dict(optimizer=lambda: keras.optimizers.Adam(), loss="binary_crossentropy", metrics=["accuracy"]),
+    "news": dict(optimizer=lambda: keras.optimizers.Adam(), loss="categorical_crossentropy",
+                 metrics=["accuracy"]),
+    "linear_regression": dict(optimizer=lambda: keras.optimizers.SGD(learning_rate=0.01), loss="mse"),
+    "logistic_regression": dict(optimizer=lambda: keras.optimizers.SGD(learning_rate=0.1, momentum=0.9),
+                                loss="binary_crossentropy", metrics=["binary_accuracy"]),
+    "lstm_series": dict(optimizer=lambda: keras.optimizers.Adam(learning_rate=0.01), loss="mse",
+                        metrics=["mae"]),
+    "spam": dict(optimizer=lambda: keras.optimizers.RMSprop(), loss="binary_crossentropy",
+                 metrics=["accuracy"]),
+    "two_inputs": dict(optimizer=lambda: keras.optimizers.Adam(), loss="binary_crossentropy",
+                       metrics=["accuracy"]),
+    "ffnn": dict(optimizer=lambda: keras.optimizers.Adam(), loss="mse", metrics=["mae"]),
+    "gru": dict(optimizer=lambda: keras.optimizers.Adagrad(learning_rate=0.05),
+                loss="sparse_categorical_crossentropy", metrics=["acc"]),
+    "normalized": dict(optimizer=lambda: keras.optimizers.RMSprop(learning_rate=0.001, centered=True),
+                       loss="categorical_crossentropy"),
+    "shared": dict(optimizer=lambda: keras.optimizers.SGD(learning_rate=0.05, nesterov=True, momentum=0.9),
+                   loss="binary_crossentropy"),
+    "blocks": dict(optimizer=lambda: keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=0.01),
+                   loss="binary_crossentropy"),
+    "multi_output": dict(optimizer=lambda: keras.optimizers.Adam(learning_rate=1e-3, clipnorm=1.0),
+                         # in output order: topic, score
+                         loss=["categorical_crossentropy", "mse"], loss_weights=[1.0, 0.5],
+                         metrics=[["accuracy"], ["accuracy"]]),
+}
+
+# The fit block of each example that has one.
+FIT = {
+    "mlp": dict(epochs=20, batch_size=8),
+    "news": dict(epochs=5, batch_size=32, validation_split=0.1),
+    "linear_regression": dict(epochs=50, batch_size=16),
+    "lstm_series": dict(epochs=10, batch_size=16, shuffle=False),
+    "spam": dict(epochs=10, batch_size=32, validation_split=0.2),
+    "ffnn": dict(epochs=10, batch_size=32),
+    "multi_output": dict(epochs=3, batch_size=8, shuffle=False),
+}
+
+
+def build_twin(stem: str) -> keras.Model:
+    """The hand-written Keras model of ``examples/<stem>.net``, with Keras's name counters reset.
+
+    >>> build_twin("shared").get_layer("encoder").units
+    8
+    """
+    keras.backend.clear_session(free_memory=False)
+    return TWINS[stem]()
+
+
+def compile_twin(stem: str, model: keras.Model) -> keras.Model:
+    """Compile ``model`` as the example's `compile` block says (a fresh optimizer each call).
+
+    >>> compile_twin("mlp", build_twin("mlp")).optimizer.learning_rate  # doctest: +SKIP
+    """
+    spec = dict(COMPILE[stem])
+    model.compile(optimizer=spec.pop("optimizer")(), **spec)
+    return model
+
+
+def get_weights(model: keras.Model) -> dict:
+    """Every variable of ``model`` as float32 NumPy arrays keyed ``LAYER/PARAM``.
+
+    >>> get_weights(build_twin("linear_regression"))["dense/kernel"].shape
+    (3, 1)
+    """
+    out = {}
+    for layer in model.layers:
+        for v in layer.weights:
+            key = f"{layer.name}/{v.name}"
+            if key in out:
+                raise KeyError(f"two variables map to {key}")
+            out[key] = np.asarray(v.numpy(), dtype=np.float32)
+    return out
+
+
+def set_weights(model: keras.Model, weights: dict) -> None:
+    """Assign ``weights`` (keys ``LAYER/PARAM``, Keras layout) to ``model``; every key must match.
+
+    >>> m = build_twin("linear_regression")
+    >>> set_weights(m, {"dense/kernel": np.ones((3, 1)), "dense/bias": np.zeros(1)})
+    """
+    variables = {}
+    for layer in model.layers:
+        for v in layer.weights:
+            variables[f"{layer.name}/{v.name}"] = v
+    missing, extra = set(variables) - set(weights), set(weights) - set(variables)
+    if missing or extra:
+        raise KeyError(f"weights do not match the model: missing {sorted(missing)}, unexpected {sorted(extra)}")
+    for key, v in variables.items():
+        value = np.asarray(weights[key], dtype=np.float32)
+        if tuple(value.shape) != tuple(v.shape):
+            raise ValueError(f"{key}: expected shape {tuple(v.shape)}, got {value.shape}")
+        v.assign(value)
