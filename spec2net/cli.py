@@ -14,7 +14,7 @@ import sys
 from . import __version__
 from .diagnostics import SpecError
 
-COMMANDS = ("check", "summary", "build", "init", "run")
+COMMANDS = ("check", "summary", "build", "init", "run", "train", "equiv")
 
 
 class UsageError(Exception):

@@ -46,6 +46,24 @@ class Net:
             weights = init_weights(self.ir, 0 if seed is None else seed)
         return run(self.ir, inputs, weights, training=training, seed=seed, dtype=dtype)
 
+    def train(self, data: dict, weights: dict | None = None, epochs=None, batch_size=None, shuffle=None,
+              validation_split=None, seed: int = 0, callback=None):
+        """Keras ``fit()`` with the NumPy trainer; ``None`` takes the spec's ``fit`` block (else Keras's
+        defaults: 1 epoch, batch 32, shuffled, no validation). Returns ``(weights, history)``:
+        ``w, h = net.train({"x": x, "y": y}, net.init_weights(0), epochs=2)``."""
+        from .backends.numpy import init_weights
+        from .backends.numpy.train import TrainError, fit
+
+        if self.ir.compile is None:
+            raise TrainError(f"model '{self.name}' has no `compile` block: no loss or optimizer to train with")
+        spec = self.ir.fit or {"epochs": 1, "batch_size": 32, "shuffle": True, "validation_split": 0.0}
+        pick = lambda given, key: spec[key] if given is None else given  # noqa: E731
+        if weights is None:
+            weights = init_weights(self.ir, seed)
+        return fit(self.ir, data, weights, epochs=pick(epochs, "epochs"), batch_size=pick(batch_size, "batch_size"),
+                   shuffle=pick(shuffle, "shuffle"), validation_split=pick(validation_split, "validation_split"),
+                   seed=seed, callback=callback)
+
     def build(self, backend: str) -> str:
         """The source of a standalone module for ``backend`` ("keras" or "torch"): ``net.build("keras")``."""
         import importlib

@@ -271,6 +271,7 @@ def test_load_weights_rejects_a_foreign_file_and_changes_nothing(keras, tmp_path
 COMPILED = [p.stem for p in EXAMPLES if spec2net.load(p).ir.compile is not None]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stem", COMPILED)
 def test_compile_and_fit_equal_the_twin(keras, stem, tmp_path):
     from keras_twins import build_twin, compile_twin, get_weights, set_weights

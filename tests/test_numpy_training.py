@@ -120,3 +120,36 @@ def test_two_epochs_match_keras_fit(keras, case, tmp_path):
     assert moved > 1e-3
     assert worst <= 1e-4, f"{case}: weights differ from Keras's by {worst:.3g}"
     np.testing.assert_allclose(history["loss"], khist["loss"], atol=1e-5, rtol=0)
+
+
+def test_history_with_validation_split_matches_keras(keras, tmp_path):
+    """Per-epoch loss and accuracy, and their val_ twins from the last 25% of the data, as Keras logs them."""
+    net = spec2net.loads(CASES["adam-clipnorm-batchnorm"])
+    start = init_weights(net.ir, seed=1)
+    data = _data(net.ir, np.random.default_rng(3), n=40)
+    _, history = fit(net.ir, data, start, epochs=3, batch_size=8, shuffle=False, validation_split=0.25)
+    ns = {}
+    exec(compile(net.build("keras"), "generated_keras.py", "exec"), ns)
+    model = ns["build_model"]()
+    spec2net.save_weights(tmp_path / "start.npz", start)
+    ns["load_weights"](model, tmp_path / "start.npz")
+    ns["compile_model"](model)
+    khist = model.fit({"x": data["x"]}, {"y": data["y"]}, epochs=3, batch_size=8, shuffle=False,
+                      validation_split=0.25, verbose=0).history
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(history[key], khist[key], atol=1e-5, rtol=0, err_msg=key)
+
+
+def test_net_train_uses_the_fit_block_and_shuffles_deterministically():
+    net = spec2net.loads(CASES["sgd-nesterov-l1l2"].replace("compile", "fit { epochs = 3; batch_size = 5 }\n compile"))
+    data = _data(net.ir, np.random.default_rng(0), n=23)
+    w0 = net.init_weights(seed=2)
+    w1, h1 = net.train(data, w0, seed=4)
+    w2, h2 = net.train(data, w0, seed=4)
+    _, h3 = net.train(data, w0, seed=5)
+    assert len(h1["loss"]) == 3
+    assert all(np.array_equal(w1[k], w2[k]) for k in w1) and h1 == h2
+    assert h3["loss"] != h1["loss"]  # another seed, another shuffle
+    _, h_fixed = net.train(data, w0, shuffle=False, epochs=1)
+    _, h_fixed2 = net.train(data, w0, shuffle=False, epochs=1, seed=9)
+    assert h_fixed == h_fixed2  # without shuffle or dropout the seed changes nothing

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import spec2net
-from spec2net.backends import numpy as nb
-
 from conftest import ROOT
 from numpy_keras_helpers import DiffTable, max_diff
+from spec2net.backends import numpy as nb
 from test_torch_backend import load_module
+
+import spec2net
 
 TOL = 1e-4
 N, BATCH, EPOCHS = 32, 8, 2

@@ -72,7 +72,8 @@ def fit(model: ir.Model, data: dict, weights: dict, epochs: int = 1, batch_size:
         validation_split: float = 0.0, seed: int = 0, callback=None):
     """Train ``model`` from ``weights``: ``new_weights, history = fit(net.ir, {"x": x, "y": y}, w, epochs=2)``.
 
-    ``callback(epoch, step, steps, logs)`` is called after every batch (for a progress bar).
+    ``callback(epoch, step, steps, logs)`` is called after every batch (for a progress bar), and
+    ``callback.epoch_end(logs)``, where it exists, after each epoch with the validation numbers.
     """
     if model.compile is None:
         raise TrainError(f"model '{model.name}' has no `compile` block: no loss or optimizer to train with")
@@ -108,6 +109,8 @@ def fit(model: ir.Model, data: dict, weights: dict, epochs: int = 1, batch_size:
                                  weights, batch_size).logs("val_"))
         for key, value in logs.items():
             history.setdefault(key, []).append(value)
+        if hasattr(callback, "epoch_end"):
+            callback.epoch_end(logs)
     return weights, history
 
 

@@ -44,7 +44,7 @@ class LayerNormalization(Emitter):
     helpers = ("layer_norm",)
 
     def module(self, layer, ins):
-        axes, rank, feature, view = _geometry(layer, ins)
+        axes, _, feature, view = _geometry(layer, ins)
         a = layer.args
         return (f"KerasLayerNorm({py_literal(feature)}, {py_literal(axes)}, {py_literal(view)}, "
                 f"epsilon={py_literal(a['epsilon'])}, center={a['center']}, scale={a['scale']})")

@@ -15,7 +15,7 @@ from spec2net import ir
 
 from .functions import initializer_call
 
-EMITTERS: dict[str, "Emitter"] = {}
+EMITTERS: dict = {}  # layer type -> Emitter
 
 
 def register(*types):

@@ -17,6 +17,15 @@ def _generator(seed):
     return None if seed is None else torch.Generator().manual_seed(seed)
 
 
+def _keep_rows(weight, ids, out):
+    """Keras on TensorFlow gets an Embedding's gradient as one row per lookup (IndexedSlices),
+    and its optimizers clip by value and square those rows before they are summed: record
+    them for KerasOptimizer."""
+    if out.requires_grad:
+        out.register_hook(lambda grad: weight.__dict__.setdefault("lookup_rows", []).append(
+            (ids.reshape(-1), grad.reshape(-1, grad.shape[-1]))))
+
+
 def _rnn_loop(step, inputs, mask, states, return_sequences):
     """Keras's RNN loop over (batch, steps, features): a masked step keeps the states and
     repeats the previous output (zeros before the first step), as Keras does on the CPU."""
@@ -95,7 +104,9 @@ def _orthogonal(shape, gain, g):
 class KerasOptimizer:
     """Keras 3's optimizer step (optimizers/base_optimizer.py): clip the gradients, apply the
     weight decay, then the update rule. `variables` holds one list of torch tensors per Keras
-    variable (a GRU's bias is two torch tensors), so clipnorm clips each Keras variable."""
+    variable (a GRU's bias is two torch tensors), so clipnorm clips each Keras variable.
+    The update rules take each gradient with its square, because Keras squares an
+    Embedding's gradient before summing its rows (see _keep_rows)."""
 
     def __init__(self, variables, learning_rate, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  weight_decay=None):
@@ -112,32 +123,53 @@ class KerasOptimizer:
     def zero_grad(self):
         for p in self.params:
             p.grad = None
+            p.__dict__.pop("lookup_rows", None)
 
     @torch.no_grad()
     def step(self):
-        grads = self.clip([p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params])
+        grads, squares = self.gradients()
+        scales = self.clip_scales(squares)
+        if scales is not None:
+            grads = [g * s for g, s in zip(grads, scales)]
+            squares = [q * (s * s) for q, s in zip(squares, scales)]
         if self.weight_decay:  # decoupled: variable - variable * wd * lr
             for p in self.params:
                 p.sub_(p * self.weight_decay * self.learning_rate)
-        self.update(grads)
+        self.update(grads, squares)
         self.iterations += 1
 
-    def clip(self, grads):
-        if self.clipnorm:  # per Keras variable: g * clipnorm / max(norm, clipnorm)
-            out, i = [], 0
+    def gradients(self):
+        """(gradient, the square Keras takes of it) per tensor, clipped by value where asked."""
+        grads, squares = [], []
+        for p in self.params:
+            rows = p.__dict__.pop("lookup_rows", None)
+            if rows is None:
+                g = p.grad if p.grad is not None else torch.zeros_like(p)
+                g = g.clamp(-self.clipvalue, self.clipvalue) if self.clipvalue else g
+                grads.append(g)
+                squares.append(g.square())
+                continue
+            # an Embedding's rows (see _keep_rows): clipped and squared one lookup at a time
+            ids, r = torch.cat([i for i, _ in rows]), torch.cat([r for _, r in rows])
+            r = r.clamp(-self.clipvalue, self.clipvalue) if self.clipvalue else r
+            grads.append(torch.zeros_like(p).index_add_(0, ids, r))
+            squares.append(torch.zeros_like(p).index_add_(0, ids, r.square()))
+        return grads, squares
+
+    def clip_scales(self, squares):
+        """Per tensor, Keras's factor clipnorm / max(norm, clipnorm), its norm per Keras variable;
+        or the global_clipnorm factor; None without norm clipping."""
+        if self.clipnorm:
+            scales, i = [], 0
             for v in self.variables:
-                part = grads[i : i + len(v)]
-                norm = torch.sqrt(sum(g.square().sum() for g in part))
-                out += [g * self.clipnorm / torch.clamp(norm, min=self.clipnorm) for g in part]
+                norm = torch.sqrt(sum(q.sum() for q in squares[i : i + len(v)]))
+                scales += [self.clipnorm / torch.clamp(norm, min=self.clipnorm)] * len(v)
                 i += len(v)
-            return out
+            return scales
         if self.global_clipnorm:
-            norm = torch.sqrt(sum(g.square().sum() for g in grads))
-            scale = self.global_clipnorm * torch.clamp(1.0 / norm, max=1.0 / self.global_clipnorm)
-            return [g * scale for g in grads]
-        if self.clipvalue:
-            return [g.clamp(-self.clipvalue, self.clipvalue) for g in grads]
-        return grads
+            norm = torch.sqrt(sum(q.sum() for q in squares))
+            return [self.global_clipnorm * torch.clamp(1.0 / norm, max=1.0 / self.global_clipnorm)] * len(squares)
+        return None
 
 
 class Adam(KerasOptimizer):
@@ -153,15 +185,15 @@ class Adam(KerasOptimizer):
         self.v = [torch.zeros_like(p) for p in self.params]
         self.v_hat = [torch.zeros_like(p) for p in self.params] if self.amsgrad else self.v
 
-    def update(self, grads):
+    def update(self, grads, squares):
         t = self.iterations + 1
         alpha = self.learning_rate * (1 - self.beta_2**t) ** 0.5 / (1 - self.beta_1**t)
-        for p, g, m, v, v_hat in zip(self.params, grads, self.m, self.v, self.v_hat):
-            m.add_((g - m) * (1 - self.beta_1))
-            v.add_((g.square() - v) * (1 - self.beta_2))
+        for p, g, g2, m, v, v_hat in zip(self.params, grads, squares, self.m, self.v, self.v_hat):
+            m.lerp_(g, 1 - self.beta_1)  # m + (g - m) * (1 - beta_1), Keras's form
+            v.lerp_(g2, 1 - self.beta_2)
             if self.amsgrad:
                 torch.maximum(v_hat, v, out=v_hat)
-            p.sub_(m * alpha / (v_hat.sqrt() + self.epsilon))
+            p.addcdiv_(m, v_hat.sqrt().add_(self.epsilon), value=-alpha)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits):
@@ -203,6 +235,7 @@ class MultiOutput(nn.Module):
     def forward(self, tokens):
         # multi_output.net:4: Embedding(500, 16, mask_zero=true)
         embedding = self.embedding(tokens)
+        _keep_rows(self.embedding.weight, tokens, embedding)
         embedding_mask = tokens != 0
         # multi_output.net:5: LSTM(24, return_sequences=true, return_state=true)
         lstm_x = F.linear(embedding, self.lstm.weight_ih_l0, self.lstm.bias_ih_l0)  # every step's input projection at once

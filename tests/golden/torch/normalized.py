@@ -93,7 +93,9 @@ def _variance_scaling(shape, scale, mode, distribution, g):
 class KerasOptimizer:
     """Keras 3's optimizer step (optimizers/base_optimizer.py): clip the gradients, apply the
     weight decay, then the update rule. `variables` holds one list of torch tensors per Keras
-    variable (a GRU's bias is two torch tensors), so clipnorm clips each Keras variable."""
+    variable (a GRU's bias is two torch tensors), so clipnorm clips each Keras variable.
+    The update rules take each gradient with its square, because Keras squares an
+    Embedding's gradient before summing its rows (see _keep_rows)."""
 
     def __init__(self, variables, learning_rate, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  weight_decay=None):
@@ -110,32 +112,53 @@ class KerasOptimizer:
     def zero_grad(self):
         for p in self.params:
             p.grad = None
+            p.__dict__.pop("lookup_rows", None)
 
     @torch.no_grad()
     def step(self):
-        grads = self.clip([p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params])
+        grads, squares = self.gradients()
+        scales = self.clip_scales(squares)
+        if scales is not None:
+            grads = [g * s for g, s in zip(grads, scales)]
+            squares = [q * (s * s) for q, s in zip(squares, scales)]
         if self.weight_decay:  # decoupled: variable - variable * wd * lr
             for p in self.params:
                 p.sub_(p * self.weight_decay * self.learning_rate)
-        self.update(grads)
+        self.update(grads, squares)
         self.iterations += 1
 
-    def clip(self, grads):
-        if self.clipnorm:  # per Keras variable: g * clipnorm / max(norm, clipnorm)
-            out, i = [], 0
+    def gradients(self):
+        """(gradient, the square Keras takes of it) per tensor, clipped by value where asked."""
+        grads, squares = [], []
+        for p in self.params:
+            rows = p.__dict__.pop("lookup_rows", None)
+            if rows is None:
+                g = p.grad if p.grad is not None else torch.zeros_like(p)
+                g = g.clamp(-self.clipvalue, self.clipvalue) if self.clipvalue else g
+                grads.append(g)
+                squares.append(g.square())
+                continue
+            # an Embedding's rows (see _keep_rows): clipped and squared one lookup at a time
+            ids, r = torch.cat([i for i, _ in rows]), torch.cat([r for _, r in rows])
+            r = r.clamp(-self.clipvalue, self.clipvalue) if self.clipvalue else r
+            grads.append(torch.zeros_like(p).index_add_(0, ids, r))
+            squares.append(torch.zeros_like(p).index_add_(0, ids, r.square()))
+        return grads, squares
+
+    def clip_scales(self, squares):
+        """Per tensor, Keras's factor clipnorm / max(norm, clipnorm), its norm per Keras variable;
+        or the global_clipnorm factor; None without norm clipping."""
+        if self.clipnorm:
+            scales, i = [], 0
             for v in self.variables:
-                part = grads[i : i + len(v)]
-                norm = torch.sqrt(sum(g.square().sum() for g in part))
-                out += [g * self.clipnorm / torch.clamp(norm, min=self.clipnorm) for g in part]
+                norm = torch.sqrt(sum(q.sum() for q in squares[i : i + len(v)]))
+                scales += [self.clipnorm / torch.clamp(norm, min=self.clipnorm)] * len(v)
                 i += len(v)
-            return out
+            return scales
         if self.global_clipnorm:
-            norm = torch.sqrt(sum(g.square().sum() for g in grads))
-            scale = self.global_clipnorm * torch.clamp(1.0 / norm, max=1.0 / self.global_clipnorm)
-            return [g * scale for g in grads]
-        if self.clipvalue:
-            return [g.clamp(-self.clipvalue, self.clipvalue) for g in grads]
-        return grads
+            norm = torch.sqrt(sum(q.sum() for q in squares))
+            return [self.global_clipnorm * torch.clamp(1.0 / norm, max=1.0 / self.global_clipnorm)] * len(squares)
+        return None
 
 
 class RMSprop(KerasOptimizer):
@@ -150,10 +173,10 @@ class RMSprop(KerasOptimizer):
         self.mean_g = [torch.zeros_like(p) for p in self.params]
         self.m = [torch.zeros_like(p) for p in self.params]
 
-    def update(self, grads):
+    def update(self, grads, squares):
         rho = self.rho
-        for p, g, v, mean_g, m in zip(self.params, grads, self.v, self.mean_g, self.m):
-            v.copy_(rho * v + (1 - rho) * g.square())
+        for p, g, g2, v, mean_g, m in zip(self.params, grads, squares, self.v, self.mean_g, self.m):
+            v.copy_(rho * v + (1 - rho) * g2)
             if self.centered:
                 mean_g.copy_(rho * mean_g + (1 - rho) * g)
                 denominator = v - mean_g.square() + self.epsilon

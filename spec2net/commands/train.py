@@ -1,0 +1,70 @@
+"""spec2net train FILE --data DATA.npz [...] -o W_OUT.npz [--history H.json]: Keras fit() with NumPy."""
+
+from __future__ import annotations
+
+import json
+
+from ..cli import UsageError, add_spec_options, load_net
+from ..fileio import atomic_write
+from ..weights import WeightsError, load_weights, save_weights
+from .run import _load_inputs
+
+HELP = "train the spec with the NumPy trainer (Keras fit() semantics) and write the trained weights"
+
+
+def add_arguments(p):
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--data", required=True, metavar="DATA.npz",
+                   help="inputs keyed by input names and targets keyed by output names")
+    p.add_argument("--weights", metavar="W.npz", help="start weights (default: those of `init --seed S`)")
+    p.add_argument("--epochs", type=int, help="override the fit block's epochs")
+    p.add_argument("--batch-size", type=int, help="override the fit block's batch_size")
+    p.add_argument("--shuffle", action=_Bool, nargs=0, help="shuffle each epoch (--no-shuffle: keep order)")
+    p.add_argument("--no-shuffle", dest="shuffle", action=_Bool, nargs=0, help="keep the data's order")
+    p.add_argument("--validation-split", type=float, help="validate on this last fraction of the data")
+    p.add_argument("--seed", type=int, default=0, help="seeds start weights, shuffling and dropout (default 0)")
+    p.add_argument("-o", "--output", required=True, metavar="W_OUT.npz", help="where to write trained weights")
+    p.add_argument("--history", metavar="H.json", help="write the per-epoch loss and metrics as JSON")
+    add_spec_options(p)
+
+
+class _Bool:
+    """--shuffle / --no-shuffle on one destination."""
+
+    def __new__(cls, option_strings, dest, nargs=None, **kw):
+        import argparse
+
+        class Action(argparse.Action):
+            def __call__(self, parser, ns, values, option_string=None):
+                setattr(ns, self.dest, not option_string.startswith("--no-"))
+
+        return Action(option_strings, dest, nargs=0, default=None, **kw)
+
+
+def run(args) -> int:
+    from ..backends.numpy import InputError
+    from ..backends.numpy.train import TrainError
+    from ..progress import Progress
+
+    net = load_net(args)
+    data = _load_inputs(args.data)
+    for flag, value, lo in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1)):
+        if value is not None and value < lo:
+            raise UsageError(f"{flag} must be >= {lo}, got {value}")
+    if args.validation_split is not None and not 0 <= args.validation_split < 1:
+        raise UsageError(f"--validation-split must lie in [0, 1), got {args.validation_split}")
+    try:
+        weights = load_weights(args.weights) if args.weights else net.init_weights(seed=args.seed)
+        progress = Progress(args.epochs or (net.ir.fit or {}).get("epochs", 1))
+        weights, history = net.train(data, weights, epochs=args.epochs, batch_size=args.batch_size,
+                                     shuffle=args.shuffle, validation_split=args.validation_split,
+                                     seed=args.seed, callback=progress)
+    except (WeightsError, InputError, TrainError) as e:
+        raise UsageError(str(e)) from None
+    try:
+        save_weights(args.output, weights)
+        if args.history:
+            atomic_write(args.history, json.dumps(history, indent=2) + "\n")
+    except (OSError, WeightsError) as e:
+        raise UsageError(f"cannot write: {e}") from None
+    return 0

@@ -1,0 +1,256 @@
+"""``spec2net equiv``: one spec through every installed backend with the same random
+weights and inputs; the largest differences per output and backend pair, and, when
+they disagree, the first layer (in execution order) whose output diverges.
+
+Each backend is an adapter with ``available()`` and ``run(net, inputs, weights) ->
+(outputs, trace)``, where ``trace`` maps a layer's name to its first call's first
+output; ``train(net, data, weights, steps)`` runs full-batch training steps for
+``--train``. NumPy is the reference every other backend is compared with.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import ir
+
+RECURRENT = ("SimpleRNN", "LSTM", "GRU")
+
+
+class NumpyAdapter:
+    name = "numpy"
+
+    def available(self):
+        return True, ""
+
+    def run(self, net, inputs, weights):
+        from .backends.numpy import run
+
+        out = run(net.ir, inputs, weights, trace=True)
+        trace = {k: v[0] for k, v in out.pop("__trace__").items() if "#" not in k}
+        return out, trace
+
+    def train(self, net, data, weights, steps):
+        from .backends.numpy.backprop import loss_and_grads
+        from .backends.numpy.optimizers import Optimizer
+
+        opt = Optimizer(net.ir.compile.optimizer)
+        inputs = {n: data[n] for n in net.input_names}
+        targets = {n: data[n] for n in net.output_names}
+        w = {k: np.asarray(v, np.float32) for k, v in weights.items()}
+        for _ in range(steps):
+            _, _, grads, state, _ = loss_and_grads(net.ir, w, inputs, targets, seed=0)
+            w = opt.apply(w, grads)
+            w.update({k: v.astype(np.float32) for k, v in state.items()})
+        return w
+
+
+def _exec(source: str, name: str) -> dict:
+    ns: dict = {"__name__": name}
+    exec(compile(source, f"<{name}>", "exec"), ns)
+    return ns
+
+
+class KerasAdapter:
+    name = "keras"
+
+    def available(self):
+        ok = importlib.util.find_spec("keras") is not None
+        return ok, "" if ok else "Keras is not installed (pip install 'spec2net[keras]')"
+
+    def _model(self, net, weights, tmp):
+        ns = _exec(net.build("keras"), "spec2net_equiv_keras")
+        model = ns["build_model"]()
+        from .weights import save_weights
+
+        save_weights(tmp, weights)
+        ns["load_weights"](model, tmp)
+        return ns, model
+
+    def run(self, net, inputs, weights):
+        import tempfile
+
+        import keras
+
+        with tempfile.TemporaryDirectory() as d:
+            _, model = self._model(net, weights, f"{d}/w.npz")
+        outs = _as_dict(model.predict(inputs, verbose=0), net.output_names)
+        names, tensors = [], []
+        for layer in net.ir.layers:
+            node = model.get_layer(layer.name)._inbound_nodes[0]
+            names.append(layer.name)
+            tensors.append(node.output_tensors[0])
+        probe = keras.Model(model.inputs, tensors)
+        values = probe.predict(inputs, verbose=0)
+        values = values if isinstance(values, list) else [values]
+        return outs, dict(zip(names, (np.asarray(v) for v in values)))
+
+    def train(self, net, data, weights, steps):
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            ns, model = self._model(net, weights, f"{d}/w.npz")
+            ns["compile_model"](model)
+            x = {n: data[n] for n in net.input_names}
+            y = {n: data[n] for n in net.output_names}
+            n = len(next(iter(x.values())))
+            model.fit(x, y, epochs=steps, batch_size=n, shuffle=False, verbose=0)
+            ns["save_weights"](model, f"{d}/out.npz")
+            from .weights import load_weights
+
+            return load_weights(f"{d}/out.npz")
+
+
+class TorchAdapter:
+    name = "torch"
+
+    def available(self):
+        ok = importlib.util.find_spec("torch") is not None
+        return ok, "" if ok else "PyTorch is not installed (pip install 'spec2net[torch]')"
+
+    def _model(self, net, weights, tmp):
+        from .weights import save_weights
+
+        ns = _exec(net.build("torch"), "spec2net_equiv_torch")
+        model = ns["build_model"]()
+        save_weights(tmp, weights)
+        ns["load_weights"](model, tmp)
+        return ns, model
+
+    def run(self, net, inputs, weights):
+        import tempfile
+
+        import torch
+
+        with tempfile.TemporaryDirectory() as d:
+            _, model = self._model(net, weights, f"{d}/w.npz")
+        model.eval()
+        args = [torch.as_tensor(inputs[n]) for n in net.input_names]
+        frames = {}
+
+        def spy(frame, event, arg):  # the forward's locals: one per layer output, named after it
+            if event == "return" and frame.f_code.co_name == "forward" and frame.f_locals.get("self") is model:
+                frames.update(frame.f_locals)
+
+        old = sys.getprofile()
+        sys.setprofile(spy)
+        try:
+            with torch.no_grad():
+                result = model(*args)
+        finally:
+            sys.setprofile(old)
+        result = result if isinstance(result, tuple) else (result,)
+        outs = {n: r.detach().numpy() for n, r in zip(net.output_names, result)}
+        trace = {}
+        from .codegen import safe_identifier
+
+        for layer in net.ir.layers:
+            value = frames.get(safe_identifier(layer.name, set()))
+            if isinstance(value, torch.Tensor):
+                trace[layer.name] = value.detach().numpy()
+        return outs, trace
+
+    def train(self, net, data, weights, steps):
+        import tempfile
+
+        import torch
+
+        with tempfile.TemporaryDirectory() as d:
+            ns, model = self._model(net, weights, f"{d}/w.npz")
+            x = {n: torch.as_tensor(data[n]) for n in net.input_names}
+            y = {n: torch.as_tensor(data[n]) for n in net.output_names}
+            n = len(next(iter(x.values())))
+            ns["fit"](model, x, y, epochs=steps, batch_size=n, shuffle=False)
+            ns["save_weights"](model, f"{d}/out.npz")
+            from .weights import load_weights
+
+            return load_weights(f"{d}/out.npz")
+
+
+ADAPTERS = {a.name: a for a in (NumpyAdapter(), KerasAdapter(), TorchAdapter())}
+
+
+def _as_dict(result, names) -> dict:
+    if isinstance(result, dict):
+        return {n: np.asarray(result[n]) for n in names}
+    if isinstance(result, (list, tuple)):
+        return {n: np.asarray(r) for n, r in zip(names, result)}
+    return {names[0]: np.asarray(result)}
+
+
+def random_inputs(model: ir.Model, batch: int = 4, seed: int = 0) -> dict:
+    """Normal floats, and integers in range of every Embedding an integer input feeds."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for t in model.inputs:
+        shape = (batch, *[d if d is not None else 7 for d in t.type.shape])
+        if t.type.is_float:
+            out[t.input_name] = rng.normal(size=shape).astype(t.type.dtype)
+        else:
+            dims = [n.layer.args["input_dim"] for n in model.nodes if t in n.inputs and n.layer.type == "Embedding"]
+            out[t.input_name] = rng.integers(0, min(dims) if dims else 10, size=shape).astype(t.type.dtype)
+    return out
+
+
+def random_targets(model: ir.Model, batch: int, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed + 1)
+    out = {}
+    for o in model.outputs:
+        shape = (batch, *[d if d is not None else 7 for d in o.tensor.type.shape])
+        loss = model.compile.loss[o.name].name
+        if loss == "sparse_categorical_crossentropy":
+            out[o.name] = rng.integers(0, shape[-1], size=(*shape[:-1], 1)).astype(np.int32)
+        elif loss == "categorical_crossentropy":
+            out[o.name] = np.eye(shape[-1], dtype=np.float32)[rng.integers(0, shape[-1], size=shape[:-1])]
+        elif loss == "binary_crossentropy":
+            out[o.name] = (rng.random(shape) > 0.5).astype(np.float32)
+        else:
+            out[o.name] = rng.normal(size=shape).astype(np.float32)
+    return out
+
+
+def without_dropout(model: ir.Model) -> ir.Model:
+    """A copy whose dropout rates are 0, so training steps are deterministic in every backend."""
+    m = copy.deepcopy(model)
+    for layer in m.layers:
+        for key in ("rate", "dropout", "recurrent_dropout"):
+            if key in layer.args:
+                layer.args[key] = 0.0
+    return m
+
+
+@dataclass
+class Pair:
+    a: str
+    b: str
+    what: str  # "output NAME" or "weight KEY"
+    abs_diff: float
+    rel_diff: float
+
+
+def diff(x, y) -> tuple[float, float]:
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if x.shape != y.shape:
+        return float("inf"), float("inf")
+    d = np.abs(x - y)
+    return float(d.max(initial=0.0)), float((d / np.maximum(np.abs(y), 1e-6)).max(initial=0.0))
+
+
+def tolerance(model: ir.Model) -> float:
+    return 1e-4 if any(layer.type in RECURRENT for layer in model.layers) else 1e-5
+
+
+def first_divergence(model: ir.Model, ref: dict, other: dict, tol: float):
+    """The first layer, in execution order, whose output differs by more than ``tol``."""
+    for node in model.nodes:
+        name = node.layer.name
+        if node.call_index == 0 and name in ref and name in other:
+            a, _ = diff(other[name], ref[name])
+            if a > tol:
+                return node.layer, a
+    return None, None
