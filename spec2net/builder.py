@@ -7,6 +7,8 @@ come out exactly as Keras numbers them.
 
 from __future__ import annotations
 
+import re
+
 from . import ir
 from . import syntax as S
 from .args import Binder
@@ -15,6 +17,9 @@ from .registry import LAYERS, ShapeError
 from .registry.types import Bool, FCall, Int, Shape, Str, Sym
 from .values import ERR, QMARK, DefValue, DictVal, LayerClass, LayerValue, show  # noqa: F401
 
+# TensorFlow runs a layer only if its name is a valid scope name (and '/' would split the
+# weights file's LAYER/PARAM keys), so a name must suit every backend.
+LAYER_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\-]*")
 MERGE_FUNCS = {d.auto_name: d for d in set(LAYERS.values()) if d.merge}
 DTYPES = ("float16", "float32", "float64", "bfloat16", "int8", "int16", "int32", "int64", "uint8", "bool")
 STRUCTURAL = ("input_shape", "input_dim", "input_length")
@@ -138,9 +143,10 @@ class ModelBuilder:
         else:
             # As in Keras, a layer named by hand does not advance the automatic counter.
             name = self.binder.value(defn.name, "name", Str(), *extra["name"])
-            if name is not ERR and (not name or "/" in name):
+            if name is not ERR and not LAYER_NAME.fullmatch(name):
                 return self.err(extra["name"][1], "arg-range", owner=defn.name, name="name", value=show(name),
-                                expected="a non-empty name without '/'")
+                                expected="a name of letters, digits, '_', '.' and '-' that does not start "
+                                         "with '_' or '-'")
         if "trainable" in extra:
             trainable = self.binder.value(defn.name, "trainable", Bool(), *extra["trainable"])
         structural = {}

@@ -133,7 +133,8 @@ def build_model(m: S.Model, b: ModelBuilder, diags: list) -> ir.Model:
     elif not any(isinstance(s, S.Output) for s in m.body):
         b.err(m.name_span, "no-output", name=m.name)
     model = _finish(m, b, outputs, diags)
-    if "compile" in sections:
+    complete = len(model.outputs) == sum(isinstance(s, S.Output) for s in m.body) or m.kind == "sequential"
+    if "compile" in sections and model.outputs and complete:  # else its keys would only echo those errors
         model.compile = check_compile(sections["compile"], model, b, env)
     if "fit" in sections:
         model.fit = check_fit(sections["fit"], b, env)

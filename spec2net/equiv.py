@@ -79,14 +79,15 @@ class KerasAdapter:
 
         with tempfile.TemporaryDirectory() as d:
             _, model = self._model(net, weights, f"{d}/w.npz")
-        outs = _as_dict(model.predict(inputs, verbose=0), net.output_names)
+        x = _ordered(inputs, net.input_names)
+        outs = _as_dict(model.predict(x, verbose=0), net.output_names)
         names, tensors = [], []
         for layer in net.ir.layers:
             node = model.get_layer(layer.name)._inbound_nodes[0]
             names.append(layer.name)
             tensors.append(node.output_tensors[0])
         probe = keras.Model(model.inputs, tensors)
-        values = probe.predict(inputs, verbose=0)
+        values = probe.predict(x, verbose=0)
         values = values if isinstance(values, list) else [values]
         return outs, dict(zip(names, (np.asarray(v) for v in values)))
 
@@ -96,9 +97,9 @@ class KerasAdapter:
         with tempfile.TemporaryDirectory() as d:
             ns, model = self._model(net, weights, f"{d}/w.npz")
             ns["compile_model"](model)
-            x = {n: data[n] for n in net.input_names}
+            x = _ordered(data, net.input_names)
             y = {n: data[n] for n in net.output_names}
-            n = len(next(iter(x.values())))
+            n = len(data[net.input_names[0]])
             model.fit(x, y, epochs=steps, batch_size=n, shuffle=False, verbose=0)
             ns["save_weights"](model, f"{d}/out.npz")
             from .weights import load_weights
@@ -173,6 +174,11 @@ class TorchAdapter:
 
 
 ADAPTERS = {a.name: a for a in (NumpyAdapter(), KerasAdapter(), TorchAdapter())}
+
+
+def _ordered(arrays: dict, names: list):
+    """Inputs as the generated Keras model takes them: one array, or a list in the spec's order."""
+    return arrays[names[0]] if len(names) == 1 else [arrays[n] for n in names]
 
 
 def _as_dict(result, names) -> dict:

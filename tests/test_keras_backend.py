@@ -351,16 +351,22 @@ model evil {
     compile { optimizer = sgd; loss = {class: mse} }
 }
 """
-# The spec text of the two names that would inject code if pasted. TensorFlow refuses them as
-# name scopes when the model runs (^[A-Za-z0-9_.\\/>-]*$), so the runnable variant swaps them
-# for names it accepts; the rest (keywords, module names) must run as they are.
-RUNNABLE = ("x'); import os; os.system('touch pwned') #", r"1st \"\"\"; __import__('os').system('touch pwned') #")
+# The two names that would inject code if pasted. The checker refuses them (TensorFlow could not
+# run such a layer anyway, ^[A-Za-z0-9_.\\/>-]*$); the rest (keywords, module names) must build and run.
+INJECTING = ("x'); import os; os.system('touch pwned') #", r"1st \"\"\"; __import__('os').system('touch pwned') #")
 
 
-@pytest.mark.parametrize("runnable", [False, True])
-def test_hostile_names_are_escaped_and_nothing_runs(keras, tmp_path, monkeypatch, runnable):
+def test_injecting_layer_names_are_refused_by_the_checker():
+    with pytest.raises(spec2net.SpecError) as err:
+        spec2net.loads(HOSTILE, file="evil.net")
+    codes = [(d.span.line, d.code) for d in err.value.diagnostics]
+    assert codes == [(5, "arg-range"), (8, "arg-range")]
+    assert "Received: name=" in err.value.diagnostics[0].message
+
+
+def test_hostile_names_are_escaped_and_nothing_runs(keras, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    text = HOSTILE.replace(RUNNABLE[0], "lambda.x").replace(RUNNABLE[1], "1st-layer") if runnable else HOSTILE
+    text = HOSTILE.replace(INJECTING[0], "lambda.x").replace(INJECTING[1], "1st-layer")
     net = spec2net.loads(text, file="evil\"\"\"\n.net")
     source = net.build("keras")
     names = [layer.name for layer in net.ir.layers]
@@ -371,9 +377,8 @@ def test_hostile_names_are_escaped_and_nothing_runs(keras, tmp_path, monkeypatch
     assert layer_names(keras, model) == sorted(names)
     assert [t.name for t in model.inputs] == ["import", "lambda"]
     assert mod.keras.__name__ == "keras" and mod.np.__name__ == "numpy"  # no layer shadowed a module
-    if runnable:
-        out = model.predict([np.ones((2, 3)), np.ones((2, 3))], verbose=0)
-        assert list(out) == ["class"] and out["class"].shape == (2, 2)
+    out = model.predict([np.ones((2, 3)), np.ones((2, 3))], verbose=0)
+    assert list(out) == ["class"] and out["class"].shape == (2, 2)
     assert not (tmp_path / "pwned").exists()
 
 

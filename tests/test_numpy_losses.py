@@ -68,3 +68,18 @@ def test_logits_behind_probabilities_match_keras_graph_mode(keras, name, act):
     value = float(np.mean(values))
     assert abs(value - float(ref)) <= 1e-5 * max(1, abs(float(ref)))
     np.testing.assert_allclose(dlogits, ref_grad.numpy(), atol=1e-6, rtol=1e-4)
+
+
+def test_from_logits_on_a_sigmoid_output_still_reads_the_logits_as_keras_does(keras):
+    """Keras warns, then uses the logits under the sigmoid anyway; the trainer follows it."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(5, 3)).astype(np.float32)
+    y = (rng.random((5, 3)) > 0.5).astype(np.float32)
+    kloss = keras.losses.BinaryCrossentropy(from_logits=True)
+    ref = float(tf.function(lambda: kloss(y, keras.activations.sigmoid(tf.constant(z))))())
+    probs = 1 / (1 + np.exp(-z))
+    values, gp, gl = LOSSES["binary_crossentropy"]({"from_logits": True}, y, probs, logits=z)
+    assert gp is None and gl is not None
+    assert abs(float(np.mean(values)) - ref) <= 1e-6

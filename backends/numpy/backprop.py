@@ -18,7 +18,7 @@ def _logits(ref: ir.Ref, tensor: ir.Tensor, caches: dict):
     """The pre-activation behind a sigmoid/softmax output, which Keras's cross-entropies read."""
     node = tensor.producer
     wanted = LOGIT_SOURCE.get(ref.name)
-    if node is None or wanted is None or ref.kwargs.get("from_logits"):
+    if node is None or wanted is None:  # Keras takes them even under from_logits=true (and warns)
         return None
     act = node.layer.args.get("activation")
     if getattr(act, "name", None) != wanted or node.layer.type not in ("Dense", "Activation"):

@@ -4,8 +4,9 @@ and keras/src/backend/tensorflow/nn.py), reduced as Keras's default
 
 When a cross-entropy is given probabilities that a sigmoid or softmax just
 made, Keras (TensorFlow backend) reads the logits behind them instead of
-clipping at 1e-7 (``_get_logits``); the trainer passes those logits as
-``logits`` so the numbers match Keras's exactly.
+clipping at 1e-7 (``_get_logits``) -- even with ``from_logits=true``, where it
+only warns; the trainer passes those logits as ``logits`` so the numbers match
+Keras's exactly.
 
 Each function: ``loss(ref_args, y_true, y_pred, logits=None) -> (per-sample values, d mean / d
 y_pred, d mean / d logits)``, one of the two gradients None; ``loss_and_grad`` reduces them, with
@@ -37,10 +38,10 @@ def mean_absolute_error(a, y, p, logits=None):
 def binary_crossentropy(a, y, p, logits=None):
     y = y.astype(p.dtype)
     if a["from_logits"] or logits is not None:
-        z = p if a["from_logits"] else logits
+        z = p if logits is None else logits
         value = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
         g = _sig(z, y)
-        return np.mean(value, -1), (g if a["from_logits"] else None), (None if a["from_logits"] else g)
+        return np.mean(value, -1), (g if logits is None else None), (None if logits is None else g)
     pc, inside = _clip(p)
     value = -(y * np.log(pc) + (1 - y) * np.log(1 - pc))
     grad = -(y / pc - (1 - y) / (1 - pc)) * inside / value.size
@@ -65,9 +66,9 @@ def _softmax_xent(z, y):
 def categorical_crossentropy(a, y, p, logits=None):
     y = y.astype(p.dtype)
     if a["from_logits"] or logits is not None:
-        value, g = _softmax_xent(p if a["from_logits"] else logits, y)
+        value, g = _softmax_xent(p if logits is None else logits, y)
         g = g / value.size
-        return value, (g if a["from_logits"] else None), (None if a["from_logits"] else g)
+        return value, (g if logits is None else None), (None if logits is None else g)
     s = p.sum(-1, keepdims=True)
     q = p / s
     qc, inside = _clip(q)

@@ -22,6 +22,10 @@ class _Merge(LayerDef):
     merge = True
     max_inputs = None
 
+    def out_masked(self, a, in_masked):
+        # Keras's Merge.compute_mask: no mask unless every input has one (then their OR)
+        return [all(in_masked)]
+
     def infer(self, a, ins):
         _need(ins, self.name, 2, self.max_inputs)
         shape = ins[0].shape
