@@ -15,9 +15,9 @@ import sys
 import time
 
 import numpy as np
+from spec2net.backends import numpy as nb
 
 import spec2net
-from spec2net.backends import numpy as nb
 
 MLP = """
 sequential mlp {

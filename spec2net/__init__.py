@@ -11,7 +11,7 @@ from .diagnostics import Diagnostic, SpecError
 from .net import Net
 
 __version__ = "0.1.0"
-__all__ = ["load", "loads", "load_weights", "save_weights", "Net", "SpecError", "Diagnostic", "__version__"]
+__all__ = ["Diagnostic", "Net", "SpecError", "__version__", "load", "load_weights", "loads", "save_weights"]
 
 
 def load(path, model: str | None = None, defines: dict | None = None) -> Net:

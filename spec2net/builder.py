@@ -15,7 +15,7 @@ from .args import Binder
 from .diagnostics import diag, suggest
 from .registry import LAYERS, ShapeError
 from .registry.types import Bool, FCall, Int, Shape, Str, Sym
-from .values import ERR, QMARK, DefValue, DictVal, LayerClass, LayerValue, show  # noqa: F401
+from .values import ERR, QMARK, DefValue, DictVal, LayerClass, LayerValue, show
 
 # TensorFlow runs a layer only if its name is a valid scope name (and '/' would split the
 # weights file's LAYER/PARAM keys), so a name must suit every backend.

@@ -66,16 +66,16 @@ def _recursion(defs: dict, diags: list) -> set:
     """Defs that call themselves, directly or through others (found statically, used or not)."""
     calls = {name: _called_names(d) & set(defs) for name, d in defs.items()}
     bad = set()
-    for start in defs:
+    for start, d in defs.items():
         path, seen = [(start, iter(sorted(calls[start])))], {start}
         while path:
-            node, it = path[-1]
+            it = path[-1][1]
             nxt = next(it, None)
             if nxt is None:
                 path.pop()
             elif nxt == start:
                 chain = " -> ".join([p for p, _ in path] + [start])
-                diags.append(diag(defs[start].span, "recursion", name=start, path=chain))
+                diags.append(diag(d.span, "recursion", name=start, path=chain))
                 bad.add(start)
                 break
             elif nxt not in seen:

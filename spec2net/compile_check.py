@@ -6,7 +6,7 @@ from __future__ import annotations
 from . import ir
 from .args import Reported
 from .diagnostics import diag, suggest
-from .registry.types import Arg, Bool, Float, Int
+from .registry.types import Arg, ArgError, Bool, Float, Int
 from .values import ERR, DictVal
 
 COMPILE_KEYS = ("optimizer", "loss", "loss_weights", "metrics")
@@ -37,7 +37,7 @@ def _ref(b, kind, value, span):
         return b.binder.resolve(kind, value, span)
     except Reported:
         return ERR
-    except Exception as e:  # ArgError: not a name or call
+    except ArgError as e:  # not a name or call
         return b.err(span, "compile", detail=f"{kind}: expected {getattr(e, 'expected', kind)}")
 
 

@@ -80,7 +80,7 @@ class Layer:
 @dataclass(eq=False)
 class Tensor:
     type: TensorType
-    producer: "Node | None" = None  # None for a model input
+    producer: Node | None = None  # None for a model input
     index: int = 0
     input_name: str | None = None
     masked: bool = False  # carries a Keras mask (from Embedding(mask_zero=true))

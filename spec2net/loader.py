@@ -85,7 +85,7 @@ def _deep(fn, *args):
         sys.setrecursionlimit(max(old, 1_000_000))
         try:
             result.append(fn(*args))
-        except BaseException as e:  # re-raised in the caller's thread
+        except BaseException as e:  # noqa: BLE001  (re-raised in the caller's thread)
             error.append(e)
         finally:
             sys.setrecursionlimit(old)

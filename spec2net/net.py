@@ -57,7 +57,7 @@ class Net:
         if self.ir.compile is None:
             raise TrainError(f"model '{self.name}' has no `compile` block: no loss or optimizer to train with")
         spec = self.ir.fit or {"epochs": 1, "batch_size": 32, "shuffle": True, "validation_split": 0.0}
-        pick = lambda given, key: spec[key] if given is None else given  # noqa: E731
+        pick = lambda given, key: spec[key] if given is None else given
         if weights is None:
             weights = init_weights(self.ir, seed)
         return fit(self.ir, data, weights, epochs=pick(epochs, "epochs"), batch_size=pick(batch_size, "batch_size"),

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 import spec2net
 from spec2net.cli import main
-
-from conftest import ROOT
 
 SPAM = str(ROOT / "examples" / "spam.net")
 NEWS = str(ROOT / "examples" / "news.net")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from conftest import ROOT
 
 import spec2net
 from spec2net.cli import main
-
-from conftest import ROOT
 
 MLP = str(ROOT / "examples" / "mlp.net")
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import EXAMPLES, ROOT
 
 from spec2net import equiv
 from spec2net.cli import main
-
-from conftest import EXAMPLES, ROOT
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])

@@ -8,10 +8,10 @@ import math
 
 import numpy as np
 import pytest
-
-import spec2net
 from spec2net.backends import numpy as nb
 from spec2net.backends.numpy.initializers import TRUNC_STD, compute_fans, initialize
+
+import spec2net
 from spec2net.ir import Ref
 
 SHAPE = (400, 300)  # 120,000 draws: the sample std is within ~0.5% of the true one

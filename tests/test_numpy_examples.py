@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import spec2net
-from spec2net.backends import numpy as nb
-
 from conftest import EXAMPLES
 from numpy_keras_helpers import DiffTable, max_diff, trained_like_weights
+from spec2net.backends import numpy as nb
+
+import spec2net
 
 DIFFS = DiffTable()
 RECURRENT = {"LSTM", "GRU", "SimpleRNN"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import spec2net
 from spec2net.backends.numpy import init_weights
 from spec2net.backends.numpy.backprop import loss_and_grads
+
+import spec2net
 from spec2net.registry import canonical
 
 ACTS = list(canonical("activation"))
@@ -26,8 +26,8 @@ CASES = [(f"dense-{a}", "input x: float32[3]\n    y = Dense(4, activation=" + a 
     ("batchnorm", "input x: float32[4]\n    h = Dense(3)(x)\n    y = BatchNormalization(momentum=0.5)(h)", "mse"),
     ("batchnorm-axis1", SEQ + "\n    y = BatchNormalization(axis=1, center=false)(x)", "mse"),
     ("layernorm", SEQ + "\n    h = Dense(5)(x)\n    y = LayerNormalization(axis=[1, 2])(h)", "mse"),
-    ("concatenate", "input a: float32[3]\n    input b: float32[2]\n    h = Dense(2)(a)\n"
-                    "    y = concatenate([h, b, a])", "mse"),
+    ("concatenate", ("input a: float32[3]\n    input b: float32[2]\n    h = Dense(2)(a)\n"
+                    "    y = concatenate([h, b, a])"), "mse"),
 ] + [(f"merge-{m}", "input a: float32[3]\n    input b: float32[3]\n    h = Dense(3)(a)\n"
                     f"    y = {m}([h, b, a])" if m != "subtract" else
       "input a: float32[3]\n    input b: float32[3]\n    h = Dense(3)(a)\n    y = subtract([h, b])", "mse")
@@ -57,15 +57,15 @@ LOSSES = [("mae", "linear"), ("binary_crossentropy", "sigmoid"), ("binary_crosse
 CASES += [(f"loss-{loss}-{act}", f"input x: float32[3]\n    y = Dense(4, activation={act})(x)", loss)
           for loss, act in LOSSES]
 CASES += [
-    ("reg-kernel-bias", "input x: float32[3]\n    y = Dense(4, kernel_regularizer=l1(0.01), "
-                        "bias_regularizer=l2(0.02), bias_initializer=ones)(x)", "mse"),
-    ("reg-l1l2-activity", "input x: float32[3]\n    y = Dense(4, kernel_regularizer=l1_l2(l1=0.01, l2=0.03), "
-                          "activity_regularizer=l2(0.05))(x)", "mse"),
+    ("reg-kernel-bias", ("input x: float32[3]\n    y = Dense(4, kernel_regularizer=l1(0.01), "
+                        "bias_regularizer=l2(0.02), bias_initializer=ones)(x)"), "mse"),
+    ("reg-l1l2-activity", ("input x: float32[3]\n    y = Dense(4, kernel_regularizer=l1_l2(l1=0.01, l2=0.03), "
+                          "activity_regularizer=l2(0.05))(x)"), "mse"),
     ("reg-rnn", SEQ + "\n    y = LSTM(2, recurrent_regularizer=l2(0.1), kernel_regularizer=l1(0.01))(x)", "mse"),
-    ("reg-embedding", "input t: int32[5]\n    e = Embedding(6, 3, embeddings_regularizer=l2(0.1))(t)\n"
-                      "    y = Dense(1)(e)", "mse"),
-    ("two-outputs", "input x: float32[3]\n    h = Dense(4, activation=tanh)(x)\n    z = Dense(2)(h)\n"
-                    "    y = Dense(3, activation=softmax)(h)", "{y: categorical_crossentropy, z: mse}"),
+    ("reg-embedding", ("input t: int32[5]\n    e = Embedding(6, 3, embeddings_regularizer=l2(0.1))(t)\n"
+                      "    y = Dense(1)(e)"), "mse"),
+    ("two-outputs", ("input x: float32[3]\n    h = Dense(4, activation=tanh)(x)\n    z = Dense(2)(h)\n"
+                    "    y = Dense(3, activation=softmax)(h)"), "{y: categorical_crossentropy, z: mse}"),
 ]
 
 

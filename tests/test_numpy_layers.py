@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy_keras_helpers import DiffTable, chain_spec, keras_chain, max_diff, random_inputs, random_weights
+from spec2net.backends import numpy as nb
 
 import spec2net
-from spec2net.backends import numpy as nb
 from spec2net.registry import REGISTRIES, canonical_layers
-
-from numpy_keras_helpers import DiffTable, chain_spec, keras_chain, max_diff, random_inputs, random_weights
 
 TOL = 1e-5
 DIFFS = DiffTable()
@@ -204,10 +203,10 @@ def test_keeping_caches_changes_nothing():
     plain = nb.run(net.ir, x, w, training=True)
     values, _, caches, state = nb.forward(net.ir, x, w, training=True, keep=True)
     np.testing.assert_array_equal(values[net.ir.outputs[0].tensor], plain["o0"])
-    lstm, gru, bn, dense = net.ir.nodes
+    lstm, gru, _bn, dense = net.ir.nodes
     assert caches[lstm]["gates"].shape == (5, 3, 16) and caches[lstm]["cells"].shape == (5, 3, 4)
     assert caches[gru]["recurrent_h"].shape == (5, 3, 3)
-    x_in, z, y = caches[dense]
+    _x_in, z, y = caches[dense]
     np.testing.assert_array_equal(y, plain["o0"])
     assert not np.array_equal(z, y)  # the pre-activation survives the activation
     assert set(state) == {"batch_normalization/moving_mean", "batch_normalization/moving_variance"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from spec2net.backends.numpy.losses import LOSSES
+
 from spec2net.registry import REGISTRIES
 
 CASES = [(name, logits) for name in LOSSES for logits in (False, True) if not (logits and name.startswith("mean"))]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from spec2net.backends.numpy.optimizers import Optimizer
 
 from spec2net import ir
 from spec2net.registry import REGISTRIES
-
-from spec2net.backends.numpy.optimizers import Optimizer
 
 
 def _ref(name, **kw):

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import spec2net
+from conftest import ROOT
 from spec2net.backends.numpy import init_weights
 from spec2net.backends.numpy.train import fit
+
+import spec2net
 
 CASES = {
     "sgd-nesterov-l1l2": """model m {
@@ -60,8 +61,7 @@ CASES = {
         output y = LSTM(3)(h) -> Dense(1, activation=sigmoid)
         compile { optimizer = adam(learning_rate=0.01, amsgrad=true); loss = binary_crossentropy }
     }""",
-    "multi-output-loss-weights": open(__file__.replace("tests/test_numpy_training.py",
-                                                       "examples/multi_output.net")).read(),
+    "multi-output-loss-weights": (ROOT / "examples" / "multi_output.net").read_text(),
 }
 
 

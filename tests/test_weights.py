@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 import spec2net
 from spec2net.weights import WeightsError, check_weights, load_weights, save_weights
-
-from conftest import ROOT
 
 
 @pytest.fixture(scope="module")

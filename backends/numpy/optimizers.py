@@ -25,7 +25,7 @@ def clip(grads: list, a: dict) -> list:
         out = []
         for g in grads:
             norm = np.sqrt(np.sum(np.square(values(g))))
-            out.append(map_values(g, lambda v: v * c / max(norm, c)))
+            out.append(map_values(g, lambda v, norm=norm: v * c / max(norm, c)))
         return out
     if a.get("global_clipnorm"):
         c = a["global_clipnorm"]

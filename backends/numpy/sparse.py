@@ -34,7 +34,7 @@ class SparseRows:
         """``square(g)`` as TensorFlow computes it on IndexedSlices: per occurrence, then summed."""
         return SparseRows(self.indices, np.square(self.values), self.shape).dense()
 
-    def with_values(self, values) -> "SparseRows":
+    def with_values(self, values) -> SparseRows:
         return SparseRows(self.indices, values, self.shape)
 
     def astype(self, dtype, copy=True):

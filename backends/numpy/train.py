@@ -80,7 +80,7 @@ def fit(model: ir.Model, data: dict, weights: dict, epochs: int = 1, batch_size:
     inputs, targets, n = split_data(model, data)
     n_train = n
     if validation_split:
-        n_train = int(math.floor(n * (1.0 - validation_split)))  # Keras: the last fraction validates
+        n_train = math.floor(n * (1.0 - validation_split))  # Keras: the last fraction validates
         if n_train in (0, n):
             raise TrainError(f"validation_split={validation_split} leaves no training or no validation "
                              f"samples out of {n}")

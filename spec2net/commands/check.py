@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..cli import UsageError, add_spec_options, defines_of, print_diagnostics
-from ..loader import check_text, read_source, select
 from ..diagnostics import SpecError
+from ..loader import check_text, read_source, select
 
 HELP = "parse and check spec files; report every error"
 

@@ -19,7 +19,14 @@ def add_arguments(p):
 
 def run(args) -> int:
     from .. import Net
-    from ..equiv import ADAPTERS, diff, first_divergence, random_inputs, random_targets, tolerance, without_dropout
+    from ..equiv import (
+        ADAPTERS,
+        diff,
+        random_inputs,
+        random_targets,
+        tolerance,
+        without_dropout,
+    )
 
     names = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = [b for b in names if b not in ADAPTERS]
@@ -50,8 +57,7 @@ def run(args) -> int:
             print(f"after {args.train} step(s): {names[0]} vs {b}: weights max abs {worst[0]:.3g} "
                   f"(at {worst[2]}), max rel {worst[1]:.3g}  {'ok' if good else 'DIFFERENT'}")
         ok &= _compare(net, names, None, inputs, tol, f"after {args.train} step(s): ", trained)
-    print(f"verdict: {' and '.join(names)} {'agree' if ok else 'DISAGREE'} "
-          f"(tolerance {tol:g} absolute{'' if ok else ''})")
+    print(f"verdict: {' and '.join(names)} {'agree' if ok else 'DISAGREE'} (tolerance {tol:g} absolute)")
     return 0 if ok else 1
 
 

@@ -9,4 +9,4 @@ from . import core, merge, normalization, recurrent  # noqa: F401  (registration
 from .base import LAYERS, LayerDef, ShapeError, canonical_layers
 from .functions import REGISTRIES, FuncDef, canonical
 
-__all__ = ["LAYERS", "LayerDef", "ShapeError", "canonical_layers", "REGISTRIES", "FuncDef", "canonical"]
+__all__ = ["LAYERS", "REGISTRIES", "FuncDef", "LayerDef", "ShapeError", "canonical", "canonical_layers"]

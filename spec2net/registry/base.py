@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..ir import Param, Ref, TensorType
 from .types import Arg, Func
 
-LAYERS: dict[str, "LayerDef"] = {}
+LAYERS: dict[str, LayerDef] = {}
 
 
 class ShapeError(Exception):

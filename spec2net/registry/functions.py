@@ -38,8 +38,7 @@ POS = Float(0, lo_open=True, what="a positive number")
 NONNEG = Float(0, what="a number >= 0")
 
 # -- activations (no arguments; LeakyReLU's slope lives on the layer) ------------
-for _name in ("linear relu leaky_relu sigmoid tanh softmax elu selu gelu swish softplus softsign "
-              "hard_sigmoid exponential").split():
+for _name in ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "elu", "selu", "gelu", "swish", "softplus", "softsign", "hard_sigmoid", "exponential"]:
     _add("activation", _name, aliases=("silu",) if _name == "swish" else ())
 
 # -- initializers (Keras 3 defaults) -------------------------------------------
@@ -67,7 +66,7 @@ _add("regularizer", "l1_l2", Arg("l1", NONNEG, 0.0), Arg("l2", NONNEG, 0.0), ker
 # -- optimizers ----------------------------------------------------------------
 _CLIP = (Arg("clipnorm", Optional(POS), None), Arg("clipvalue", Optional(POS), None),
          Arg("global_clipnorm", Optional(POS), None))
-_LR = lambda default: Arg("learning_rate", POS, default, aliases=("lr",))  # noqa: E731
+_LR = lambda default: Arg("learning_rate", POS, default, aliases=("lr",))
 _EPS = Arg("epsilon", POS, 1e-7)
 _BETAS = (Arg("beta_1", Float(0, 1, hi_open=True), 0.9), Arg("beta_2", Float(0, 1, hi_open=True), 0.999))
 _add("optimizer", "sgd", _LR(0.01), Arg("momentum", Float(0, 1), 0.0), Arg("nesterov", Bool(), False), *_CLIP,

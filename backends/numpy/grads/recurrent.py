@@ -54,6 +54,13 @@ def _rec_back(g_inner, h_prev, U, rd, gU, first=0):
     return gh
 
 
+class _Acc:
+    """The recurrent kernel's gradient (and GRU's recurrent bias's), summed over the steps."""
+
+    def __init__(self, gU, gbh):
+        self.gU, self.gbh = gU, gbh
+
+
 class _BPTT:
     gates = 1
 
@@ -79,7 +86,7 @@ class _BPTT:
             if g is not None:
                 state[key] = state[key] + g
         gZ = np.empty_like(Y)
-        self.gU, self.gbh = np.zeros_like(U), np.zeros((G,), Y.dtype)
+        acc = _Acc(np.zeros_like(U), np.zeros((G,), Y.dtype))
         zeros = np.zeros((B, u), Y.dtype)
         for t in range(T - 1, -1, -1):
             if gseq is not None:
@@ -91,7 +98,7 @@ class _BPTT:
                 if held is not None:
                     passed[key] = np.where(held, 0, state[key])
                     state[key] = np.where(held, state[key], 0)
-            gZ[t], gh_prev = self.step(c, t, ZX[t], Y[t], h_prev, cache, state, U, rd, u)
+            gZ[t], gh_prev = self.step(c, t, ZX[t], Y[t], h_prev, cache, state, U, rd, u, acc)
             state["h"] = gh_prev + passed.get("h", 0)
             if "c" in passed:
                 state["c"] = state["c"] + passed["c"]
@@ -104,9 +111,9 @@ class _BPTT:
                 m = np.tile(_drop(ind, g), (T, 1))
                 gW[:, s] = (x * m).T @ flat[:, s]
                 gx += (flat[:, s] @ W[:, s].T) * m
-        gw = {"kernel": gW, "recurrent_kernel": self.gU}
+        gw = {"kernel": gW, "recurrent_kernel": acc.gU}
         if a["use_bias"]:
-            gw["bias"] = self.bias_grad(c, flat.sum(0))
+            gw["bias"] = self.bias_grad(c, flat.sum(0), acc)
         gx = gx.reshape(T, B, -1)
         if a["go_backwards"]:
             gx = gx[::-1]
@@ -115,21 +122,21 @@ class _BPTT:
     def input_bias(self, c):
         return c.w["bias"] if c.a["use_bias"] else None
 
-    def bias_grad(self, c, gin):
+    def bias_grad(self, c, gin, acc):
         return gin
 
 
 class _SimpleRNN(_BPTT):
-    def step(self, c, t, zx, y, h_prev, cache, state, U, rd, u):
+    def step(self, c, t, zx, y, h_prev, cache, state, U, rd, u, acc):
         z = zx + _rec(h_prev, U, rd, 1, u)
         gz = act_grad(c.a["activation"], z, y, state["h"])
-        return gz, _rec_back(gz, h_prev, U, rd, self.gU)
+        return gz, _rec_back(gz, h_prev, U, rd, acc.gU)
 
 
 class _LSTM(_BPTT):
     gates = 4
 
-    def step(self, c, t, zx, y, h_prev, cache, state, U, rd, u):
+    def step(self, c, t, zx, y, h_prev, cache, state, U, rd, u, acc):
         a = c.a
         z = zx + _rec(h_prev, U, rd, 4, u)
         i, f, g, o = (y[:, k * u:(k + 1) * u] for k in range(4))
@@ -143,7 +150,7 @@ class _LSTM(_BPTT):
         gz = np.concatenate([act_grad(fn, z[:, k * u:(k + 1) * u], val, gv)
                              for k, ((gv, val), fn) in enumerate(zip(parts, acts))], axis=1)
         state["c"] = gc * f
-        return gz, _rec_back(gz, h_prev, U, rd, self.gU)
+        return gz, _rec_back(gz, h_prev, U, rd, acc.gU)
 
 
 class _GRU(_BPTT):
@@ -154,10 +161,10 @@ class _GRU(_BPTT):
             return None
         return c.w["bias"][0] if c.a["reset_after"] else c.w["bias"]
 
-    def bias_grad(self, c, gin):
-        return np.stack([gin, self.gbh]) if c.a["reset_after"] else gin
+    def bias_grad(self, c, gin, acc):
+        return np.stack([gin, acc.gbh]) if c.a["reset_after"] else gin
 
-    def step(self, c, t, zx, y, h_prev, cache, state, U, rd, u):
+    def step(self, c, t, zx, y, h_prev, cache, state, U, rd, u, acc):
         a = c.a
         z, r, hh = y[:, :u], y[:, u:2 * u], y[:, 2 * u:]
         gh = state["h"]
@@ -173,9 +180,9 @@ class _GRU(_BPTT):
             g_inner = np.concatenate([act_grad(a["recurrent_activation"], pre_zr[:, :u], z, gzv),
                                       act_grad(a["recurrent_activation"], pre_zr[:, u:], r, gr),
                                       ghh_pre * r], axis=1)
-            self.gbh += g_inner.sum(0)
+            acc.gbh += g_inner.sum(0)
             gz = np.concatenate([g_inner[:, :2 * u], ghh_pre], axis=1)
-            return gz, direct + _rec_back(g_inner, h_prev, U, rd, self.gU)
+            return gz, direct + _rec_back(g_inner, h_prev, U, rd, acc.gU)
         pre_zr = zx[:, :2 * u] + _rec(h_prev, U, rd, 2, u)
         mh = _drop(rd, 2)
         hm = h_prev if mh is None else h_prev * mh
@@ -183,13 +190,13 @@ class _GRU(_BPTT):
         Uh = U[:, 2 * u:]
         ghh_pre = act_grad(a["activation"], zx[:, 2 * u:] + rh @ Uh, hh, ghh)
         g_rh = ghh_pre @ Uh.T
-        self.gU[:, 2 * u:] += rh.T @ ghh_pre
+        acc.gU[:, 2 * u:] += rh.T @ ghh_pre
         gr = g_rh * hm
         direct = direct + (g_rh * r if mh is None else g_rh * r * mh)
         g_zr = np.concatenate([act_grad(a["recurrent_activation"], pre_zr[:, :u], z, gzv),
                                act_grad(a["recurrent_activation"], pre_zr[:, u:], r, gr)], axis=1)
         gz = np.concatenate([g_zr, ghh_pre], axis=1)
-        return gz, direct + _rec_back(g_zr, h_prev, U, rd, self.gU)
+        return gz, direct + _rec_back(g_zr, h_prev, U, rd, acc.gU)
 
 
 grad("SimpleRNN")(_SimpleRNN())
