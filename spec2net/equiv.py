@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import importlib.util
 import sys
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -50,35 +49,48 @@ class NumpyAdapter:
         return w
 
 
-def _exec(source: str, name: str) -> dict:
-    ns: dict = {"__name__": name}
-    exec(compile(source, f"<{name}>", "exec"), ns)
-    return ns
+class _Generated:
+    """A backend reached through the module ``spec2net build`` writes for it."""
 
-
-class KerasAdapter:
-    name = "keras"
+    name = module = package = ""
 
     def available(self):
-        ok = importlib.util.find_spec("keras") is not None
-        return ok, "" if ok else "Keras is not installed (pip install 'spec2net[keras]')"
+        ok = importlib.util.find_spec(self.module) is not None
+        return ok, "" if ok else f"{self.module} is not installed (pip install 'spec2net[{self.package}]')"
 
-    def _model(self, net, weights, tmp):
-        ns = _exec(net.build("keras"), "spec2net_equiv_keras")
-        model = ns["build_model"]()
-        from .weights import save_weights
-
-        save_weights(tmp, weights)
-        ns["load_weights"](model, tmp)
-        return ns, model
-
-    def run(self, net, inputs, weights):
+    def load(self, net, weights):
+        """(the module's namespace, its model with ``weights`` loaded through its load_weights)."""
         import tempfile
 
+        from .weights import save_weights
+
+        ns: dict = {"__name__": f"spec2net_equiv_{self.name}"}
+        exec(compile(net.build(self.name), f"<generated {self.name} module>", "exec"), ns)
+        model = ns["build_model"]()
+        with tempfile.TemporaryDirectory() as d:
+            save_weights(f"{d}/w.npz", weights)
+            ns["load_weights"](model, f"{d}/w.npz")
+        return ns, model
+
+    def train(self, net, data, weights, steps):
+        import tempfile
+
+        from .weights import load_weights
+
+        ns, model = self.load(net, weights)
+        self.fit(ns, model, net, data, steps, len(data[net.input_names[0]]))
+        with tempfile.TemporaryDirectory() as d:
+            ns["save_weights"](model, f"{d}/out.npz")
+            return load_weights(f"{d}/out.npz")
+
+
+class KerasAdapter(_Generated):
+    name, module, package = "keras", "keras", "keras"
+
+    def run(self, net, inputs, weights):
         import keras
 
-        with tempfile.TemporaryDirectory() as d:
-            _, model = self._model(net, weights, f"{d}/w.npz")
+        _, model = self.load(net, weights)
         x = _ordered(inputs, net.input_names)
         outs = _as_dict(model.predict(x, verbose=0), net.output_names)
         names, tensors = [], []
@@ -91,45 +103,19 @@ class KerasAdapter:
         values = values if isinstance(values, list) else [values]
         return outs, dict(zip(names, (np.asarray(v) for v in values)))
 
-    def train(self, net, data, weights, steps):
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as d:
-            ns, model = self._model(net, weights, f"{d}/w.npz")
-            ns["compile_model"](model)
-            x = _ordered(data, net.input_names)
-            y = {n: data[n] for n in net.output_names}
-            n = len(data[net.input_names[0]])
-            model.fit(x, y, epochs=steps, batch_size=n, shuffle=False, verbose=0)
-            ns["save_weights"](model, f"{d}/out.npz")
-            from .weights import load_weights
-
-            return load_weights(f"{d}/out.npz")
+    def fit(self, ns, model, net, data, steps, batch):
+        ns["compile_model"](model)
+        y = {n: data[n] for n in net.output_names}
+        model.fit(_ordered(data, net.input_names), y, epochs=steps, batch_size=batch, shuffle=False, verbose=0)
 
 
-class TorchAdapter:
-    name = "torch"
-
-    def available(self):
-        ok = importlib.util.find_spec("torch") is not None
-        return ok, "" if ok else "PyTorch is not installed (pip install 'spec2net[torch]')"
-
-    def _model(self, net, weights, tmp):
-        from .weights import save_weights
-
-        ns = _exec(net.build("torch"), "spec2net_equiv_torch")
-        model = ns["build_model"]()
-        save_weights(tmp, weights)
-        ns["load_weights"](model, tmp)
-        return ns, model
+class TorchAdapter(_Generated):
+    name, module, package = "torch", "torch", "torch"
 
     def run(self, net, inputs, weights):
-        import tempfile
-
         import torch
 
-        with tempfile.TemporaryDirectory() as d:
-            _, model = self._model(net, weights, f"{d}/w.npz")
+        _, model = self.load(net, weights)
         model.eval()
         args = [torch.as_tensor(inputs[n]) for n in net.input_names]
         frames = {}
@@ -156,21 +142,12 @@ class TorchAdapter:
                 trace[layer.name] = value.detach().numpy()
         return outs, trace
 
-    def train(self, net, data, weights, steps):
-        import tempfile
-
+    def fit(self, ns, model, net, data, steps, batch):
         import torch
 
-        with tempfile.TemporaryDirectory() as d:
-            ns, model = self._model(net, weights, f"{d}/w.npz")
-            x = {n: torch.as_tensor(data[n]) for n in net.input_names}
-            y = {n: torch.as_tensor(data[n]) for n in net.output_names}
-            n = len(next(iter(x.values())))
-            ns["fit"](model, x, y, epochs=steps, batch_size=n, shuffle=False)
-            ns["save_weights"](model, f"{d}/out.npz")
-            from .weights import load_weights
-
-            return load_weights(f"{d}/out.npz")
+        x = {n: torch.as_tensor(data[n]) for n in net.input_names}
+        y = {n: torch.as_tensor(data[n]) for n in net.output_names}
+        ns["fit"](model, x, y, epochs=steps, batch_size=batch, shuffle=False)
 
 
 ADAPTERS = {a.name: a for a in (NumpyAdapter(), KerasAdapter(), TorchAdapter())}
@@ -228,15 +205,6 @@ def without_dropout(model: ir.Model) -> ir.Model:
             if key in layer.args:
                 layer.args[key] = 0.0
     return m
-
-
-@dataclass
-class Pair:
-    a: str
-    b: str
-    what: str  # "output NAME" or "weight KEY"
-    abs_diff: float
-    rel_diff: float
 
 
 def diff(x, y) -> tuple[float, float]:

@@ -90,16 +90,17 @@ def _data(model, rng, n=32):
     return data
 
 
-def keras_fit(keras, net, weights, data, tmp_path, epochs=2, batch_size=8):
+def keras_fit(keras, net, weights, data, tmp_path, epochs=2, batch_size=8, validation_split=0.0):
     ns = {}
     exec(compile(net.build("keras"), "generated_keras.py", "exec"), ns)
     model = ns["build_model"]()
     spec2net.save_weights(tmp_path / "start.npz", weights)
     ns["load_weights"](model, tmp_path / "start.npz")
     ns["compile_model"](model)
-    x = {n: data[n] for n in net.input_names}
+    x = [data[n] for n in net.input_names]
     y = {n: data[n] for n in net.output_names}
-    hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=False, verbose=0)
+    hist = model.fit(x[0] if len(x) == 1 else x, y, epochs=epochs, batch_size=batch_size, shuffle=False, verbose=0,
+                     validation_split=validation_split)
     ns["save_weights"](model, tmp_path / "keras.npz")
     return spec2net.load_weights(tmp_path / "keras.npz"), hist.history
 
@@ -128,14 +129,7 @@ def test_history_with_validation_split_matches_keras(keras, tmp_path):
     start = init_weights(net.ir, seed=1)
     data = _data(net.ir, np.random.default_rng(3), n=40)
     _, history = fit(net.ir, data, start, epochs=3, batch_size=8, shuffle=False, validation_split=0.25)
-    ns = {}
-    exec(compile(net.build("keras"), "generated_keras.py", "exec"), ns)
-    model = ns["build_model"]()
-    spec2net.save_weights(tmp_path / "start.npz", start)
-    ns["load_weights"](model, tmp_path / "start.npz")
-    ns["compile_model"](model)
-    khist = model.fit({"x": data["x"]}, {"y": data["y"]}, epochs=3, batch_size=8, shuffle=False,
-                      validation_split=0.25, verbose=0).history
+    _, khist = keras_fit(keras, net, start, data, tmp_path, epochs=3, validation_split=0.25)
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         np.testing.assert_allclose(history[key], khist[key], atol=1e-5, rtol=0, err_msg=key)
 

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..normalization import _axes
+from ..normalization import _bcast as _shape
 from .base import grad
-
-
-def _axes(axis, ndim):
-    return tuple(sorted(a % ndim for a in (axis if isinstance(axis, tuple) else (axis,))))
-
-
-def _shape(v, ndim, axes):
-    shape = [1] * ndim
-    for a, d in zip(axes, v.shape):
-        shape[a] = d
-    return v.reshape(shape)
 
 
 def _norm_grad(c, x, mean, var, gy, stat_axes, weight, batch_stats):
