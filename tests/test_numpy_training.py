@@ -105,6 +105,31 @@ def keras_fit(keras, net, weights, data, tmp_path, epochs=2, batch_size=8, valid
     return spec2net.load_weights(tmp_path / "keras.npz"), hist.history
 
 
+def torch_fit(torch, net, weights, data, tmp_path, epochs=2, batch_size=8):
+    ns = {}
+    exec(compile(net.build("torch"), "generated_torch.py", "exec"), ns)
+    model = ns["build_model"]()
+    spec2net.save_weights(tmp_path / "start.npz", weights)
+    ns["load_weights"](model, tmp_path / "start.npz")
+    x = {n: torch.as_tensor(data[n]) for n in net.input_names}
+    y = {n: torch.as_tensor(data[n]) for n in net.output_names}
+    ns["fit"](model, x, y, epochs=epochs, batch_size=batch_size, shuffle=False)
+    ns["save_weights"](model, tmp_path / "torch.npz")
+    return spec2net.load_weights(tmp_path / "torch.npz")
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_two_epochs_match_the_generated_torch_fit(torch, case, tmp_path):
+    net = spec2net.loads(CASES[case])
+    start = init_weights(net.ir, seed=5)
+    data = _data(net.ir, np.random.default_rng(7))
+    ours, _ = fit(net.ir, data, start, epochs=2, batch_size=8, shuffle=False)
+    theirs = torch_fit(torch, net, start, data, tmp_path)
+    worst = max(float(np.max(np.abs(ours[k] - theirs[k]))) for k in ours)
+    print(f"{case}: max |numpy - torch| weight diff {worst:.2e}")
+    assert worst <= 1e-4, f"{case}: weights differ from the torch module's by {worst:.3g}"
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_two_epochs_match_keras_fit(keras, case, tmp_path):
     net = spec2net.loads(CASES[case])
