@@ -172,9 +172,15 @@ def test_strings_with_escapes(literal, value):
     assert diags == [] and tree.items[0].value.value == value
 
 
-def test_string_layer_name():
-    net = spec2net.loads('model m { input a: [4]; output y = Dense(1, name="head \\"1\\"")(a) }')
-    assert net.ir.layers[0].name == 'head "1"'
+def test_string_escapes_and_layer_names():
+    net = spec2net.loads('model m { input a: [4]; output y = Dense(1, name="head.1-b")(a) }')
+    assert net.ir.layers[0].name == "head.1-b"
+    tree, diags = parse('let s = "a\\\\b\\"c"\nmodel m { input a: [4]; output a }', "s.net")
+    assert not diags and tree.items[0].value.value == 'a\\b"c'
+    # a quote in a layer name is refused (it could not run under TensorFlow), shown escaped
+    with pytest.raises(spec2net.SpecError) as err:
+        spec2net.loads('model m { input a: [4]; output y = Dense(1, name="head \\"1\\"")(a) }')
+    assert 'Received: name="head \\"1\\""' in err.value.diagnostics[0].message
 
 
 def test_several_models_per_file_and_model_selection():
