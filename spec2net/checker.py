@@ -190,7 +190,7 @@ def _sequential(m, b, seq_layers, outputs):
                                                       "input_shape=/input_dim= on its first layer")
             return
         s = first.structural
-        dtype = "int32" if first.defn.int_inputs and first.defn.name == "Embedding" else "float32"
+        dtype = first.defn.first_input_dtype
         if "input_shape" in s:
             shape = s["input_shape"][0]
         elif "input_dim" in s:

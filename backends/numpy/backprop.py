@@ -9,7 +9,7 @@ import numpy as np
 from spec2net import ir
 
 from .base import Call
-from .grads import Grads, get_grad
+from .grads import PRE_ACTIVATION, Grads, get_grad
 from .interpreter import forward
 from .losses import LOGIT_SOURCE, loss_and_grad
 
@@ -21,10 +21,10 @@ def _logits(ref: ir.Ref, tensor: ir.Tensor, caches: dict):
     if node is None or wanted is None:  # Keras takes them even under from_logits=true (and warns)
         return None
     act = node.layer.args.get("activation")
-    if getattr(act, "name", None) != wanted or node.layer.type not in ("Dense", "Activation"):
+    pre = PRE_ACTIVATION.get(node.layer.type)
+    if getattr(act, "name", None) != wanted or pre is None:
         return None
-    cache = caches[node]
-    return cache[1] if node.layer.type == "Dense" else cache
+    return pre(caches[node])
 
 
 def penalty(ref: ir.Ref | None, w: np.ndarray):

@@ -29,6 +29,7 @@ class LayerDef:
     args: tuple = ()
     merge = False  # called as a function on a list of tensors: concatenate([a, b])
     int_inputs = False  # accepts integer tensors
+    first_input_dtype = "float32"  # a sequential's input, when this first layer gives its shape
     mask = "pass"  # "pass" keeps an input mask, "drop" drops it; others override out_masked
     # (args, [(dtype, shape), ...]) cases for tests parametrized from the registry
     samples: tuple = ()

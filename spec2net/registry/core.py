@@ -37,6 +37,7 @@ class Dense(LayerDef):
 class Embedding(LayerDef):
     name, auto_name = "Embedding", "embedding"
     int_inputs = True
+    first_input_dtype = "int32"
     args = (Arg("input_dim", Int(1)), Arg("output_dim", Int(1)),
             init_arg("embeddings_initializer", "random_uniform"), reg_arg("embeddings_regularizer"),
             reg_arg("activity_regularizer"), Arg("mask_zero", Bool(), False))

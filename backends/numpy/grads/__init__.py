@@ -10,6 +10,6 @@ pre-activation of a Dense or Activation output (see losses.py).
 """
 
 from . import core, merge, normalization, recurrent  # noqa: F401  (registers the gradients)
-from .base import GRADS, Grads, get_grad
+from .base import GRADS, PRE_ACTIVATION, Grads, get_grad
 
-__all__ = ["GRADS", "Grads", "get_grad"]
+__all__ = ["GRADS", "PRE_ACTIVATION", "Grads", "get_grad"]

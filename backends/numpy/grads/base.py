@@ -7,6 +7,8 @@ import math
 import numpy as np
 
 GRADS: dict = {}
+# layer type -> its forward cache's pre-activation: the logits a loss may read (losses.py)
+PRE_ACTIVATION: dict = {}
 
 
 class Grads(list):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..sparse import SparseRows
-from .base import act_grad, grad
+from .base import PRE_ACTIVATION, act_grad, grad
 
 
 @grad("Dense")
@@ -17,6 +17,10 @@ def dense(c, xs, outs, cache, gys):
     if c.a["use_bias"]:
         gw["bias"] = gz.reshape(-1, n_out).sum(0)
     return [gz @ c.w["kernel"].T], gw
+
+
+PRE_ACTIVATION["Dense"] = lambda cache: cache[1]  # (x, z, y)
+PRE_ACTIVATION["Activation"] = lambda cache: cache  # x
 
 
 @grad("Embedding")
