@@ -326,9 +326,57 @@ def _last_line_col(builder: _Build) -> tuple[int, int]:
 _PARSER: Parser | None = None
 
 
+MAX_SYNTAX_ERRORS = 20
+
+
 def parse(text: str, file: str = "<spec>") -> tuple[S.File | None, list[Diagnostic]]:
-    """Parse spec text: ``parse('model m { input a: [4]; output a }')``."""
+    """Parse spec text: ``parse('model m { input a: [4]; output a }')``.
+
+    After a syntax error on a line that stands alone (its brackets balanced, inside no
+    open ``(`` or ``[``, opening or closing no block), that line is blanked and the text
+    parsed again, so independent mistakes on several lines are all reported; any other
+    error ends the search, since guessing past it would report errors that are not there.
+    """
     global _PARSER
     if _PARSER is None:
         _PARSER = Parser()
-    return _PARSER.parse(text, file)
+    tree, diags = _PARSER.parse(text, file)
+    found = list(diags)
+    while diags and len(found) < MAX_SYNTAX_ERRORS:
+        line = diags[0].span.line
+        lines = text.split("\n")
+        if not _stands_alone(lines, line):
+            break
+        lines[line - 1] = " " * len(lines[line - 1])
+        text = "\n".join(lines)
+        _, diags = _PARSER.parse(text, file)
+        if diags and diags[0].span.line <= line:
+            break  # no progress: the rest would be guesses
+        found += diags
+    return (tree if not found else None), found
+
+
+def _depths(line: str) -> tuple[int, int]:
+    """How one line changes the '(' + '[' depth and the '{' depth, strings and comments skipped."""
+    paren = brace = 0
+    in_str, i = False, 0
+    while i < len(line):
+        ch = line[i]
+        if in_str:
+            in_str = ch != '"'
+            i += 2 if ch == "\\" else 1
+            continue
+        if ch == "#":
+            break
+        in_str = ch == '"'
+        paren += (ch in "([") - (ch in ")]")
+        brace += (ch == "{") - (ch == "}")
+        i += 1
+    return paren, brace
+
+
+def _stands_alone(lines: list[str], line: int) -> bool:
+    if not 1 <= line <= len(lines):
+        return False
+    before = sum(_depths(text)[0] for text in lines[: line - 1])
+    return before == 0 and _depths(lines[line - 1]) == (0, 0)

@@ -105,6 +105,21 @@ def test_syntax_error_in_plain_words(text, line, fragment):
     assert "Unexpected" not in diags[0].message and "Token(" not in diags[0].message
 
 
+def test_independent_syntax_errors_on_several_lines_are_all_reported():
+    text = ("model m {\n    input a: float32[8]\n    x = Dense(8 activation=relu)(a)\n    y = = Dense(2)(x)\n"
+            "    z = Dense(4, )(x)\n    w = concatenate([x, y] axis=-1)\n"
+            "    compile { optimizer = adam; loss = {y: mse, z mse} }\n    output w\n}\n")
+    _, diags = check_text(text, "s.net")
+    assert [(d.code, d.span.line) for d in diags] == [("syntax", 3), ("syntax", 4), ("syntax", 6), ("syntax", 7)]
+    assert "found 'axis'" in diags[2].message and "expected ':'" in diags[3].message
+
+
+def test_syntax_recovery_stops_where_it_would_guess():
+    # an unclosed '(' runs over lines: what follows cannot be read reliably, so one error only
+    _, diags = check_text("model m {\n  x = Dense(3(a)\n  y = Dense(\n}\n", "s.net")
+    assert [(d.code, d.span.line) for d in diags] == [("syntax", 3)]
+
+
 @pytest.mark.parametrize("text,code", [("", "empty"), ("# only a comment\n\n", "empty"),
                                        ("let a = 1\n", "empty"),
                                        ("model m { input a: [1]; output a }\nmodel m { input b: [1]; output b }\n",
