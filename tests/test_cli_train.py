@@ -53,3 +53,26 @@ def test_train_errors_are_clean_and_write_nothing(tmp_path, capsys):
     assert main(["train", str(nocompile), "--data", str(tmp_path / "d.npz"), "-o", str(out)]) == 2
     assert "no `compile` block" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_progress_bar_draws_on_a_terminal_only():
+    import io
+
+    from spec2net.progress import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    net = spec2net.load(MLP)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(20, 4)).astype(np.float32)
+    data = {"input": x, "output": (x[:, :1] > 0).astype(np.float32)}
+    tty, pipe = Tty(), io.StringIO()
+    for stream in (tty, pipe):
+        net.train(data, net.init_weights(0), epochs=2, batch_size=8, validation_split=0.2,
+                  callback=Progress(2, stream=stream))
+    text = tty.getvalue()
+    assert "Epoch 1/2" in text and "Epoch 2/2" in text
+    assert "2/2 [==============================]" in text and "loss: " in text and "val_loss: " in text
+    assert pipe.getvalue() == ""
