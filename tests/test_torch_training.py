@@ -3,7 +3,8 @@
 From the same start weights and data (32 samples, batch 8, 2 epochs, no shuffle), every
 weight, BatchNormalization's moving statistics included, and the per-epoch loss must land
 within 1e-4 of Keras's. One case per optimizer and clipping mode, with regularizers,
-BN, LN, LSTM, GRU, SimpleRNN, Embedding masks and a two-output model with loss_weights."""
+BN, LN, LSTM, GRU, SimpleRNN, Embedding masks (into BN: masked moments; on an output: the
+loss over the unmasked steps) and two-output models with loss_weights."""
 
 from __future__ import annotations
 
@@ -89,6 +90,39 @@ CASES = {
         output y = Dense(2, activation=sigmoid)(Flatten()(e))
         compile { optimizer = rmsprop(learning_rate=0.05, clipnorm=0.05); loss = binary_crossentropy }
     }""",
+    "adam-masked-BN+LSTM": """model m {
+        input t: int32[7]
+        e = Embedding(15, 4, mask_zero=true)(t)
+        h = BatchNorm(momentum=0.8)(e)
+        h = LSTM(4)(h)
+        output y = Dense(2)(h)
+        compile { optimizer = adam(learning_rate=0.02); loss = mse }
+    }""",
+    "sgd-masked-output-GRU-seq": """model m {
+        input t: int32[7]
+        e = Embedding(15, 4, mask_zero=true)(t)
+        output y = GRU(3, return_sequences=true)(e)
+        compile { optimizer = sgd(learning_rate=0.2, momentum=0.5); loss = mse }
+    }""",
+    "rmsprop-masked-BN+masked-softmax-output+unmasked-output": """model m {
+        input t: int32[7]
+        e = Embedding(15, 4, mask_zero=true)(t)
+        h = BatchNorm(momentum=0.7, center=false)(e)
+        seq = GRU(5, reset_after=false, return_sequences=true)(h)
+        output tags = Dense(3, activation=softmax)(seq)
+        output score = Dense(1, activation=sigmoid)(LSTM(3)(seq))
+        compile {
+            optimizer = rmsprop(learning_rate=0.01)
+            loss = {tags: sparse_categorical_crossentropy, score: binary_crossentropy}
+            loss_weights = {tags: 1.0, score: 0.5}
+        }
+    }""",
+    "adagrad-masked-sigmoid-output": """model m {
+        input t: int32[7]
+        e = Embedding(15, 4, mask_zero=true)(t)
+        output y = Dense(2, activation=sigmoid)(SimpleRNN(4, return_sequences=true)(e))
+        compile { optimizer = adagrad(learning_rate=0.2); loss = binary_crossentropy }
+    }""",
 }
 EXAMPLE_CASES = ("multi_output", "normalized", "gru", "shared", "logistic_regression", "spam")  # no Dropout: its draws differ
 
@@ -105,6 +139,7 @@ def _data(net, seed=0):
             ids = rng.integers(1, vocab, shape)
             ids[::3, :2] = 0  # padding, where a mask is on
             ids[1::4, -3:] = 0
+            ids[-1] = 0  # one row padded throughout: Keras's masks leave it out of moments and losses
             x[t.input_name] = ids.astype(t.type.dtype)
     y = {}
     for o in net.ir.outputs:
@@ -113,9 +148,9 @@ def _data(net, seed=0):
         if loss == "binary_crossentropy":
             y[o.name] = rng.integers(0, 2, shape).astype(np.float32)
         elif loss == "categorical_crossentropy":
-            y[o.name] = np.eye(shape[-1], dtype=np.float32)[rng.integers(0, shape[-1], N)]
-        elif loss == "sparse_categorical_crossentropy":
-            y[o.name] = rng.integers(0, shape[-1], N).astype(np.int32)
+            y[o.name] = np.eye(shape[-1], dtype=np.float32)[rng.integers(0, shape[-1], shape[:-1])]
+        elif loss == "sparse_categorical_crossentropy":  # one class id per step of a sequence output
+            y[o.name] = rng.integers(0, shape[-1], shape[:-1]).astype(np.int32)
         else:
             y[o.name] = rng.standard_normal(shape).astype(np.float32)
     return x, y
@@ -182,3 +217,27 @@ def test_train_step_and_compute_loss(torch):
     loss = mod["train_step"](model, opt, [xt], [yt])
     assert torch.allclose(loss, bce + penalty, atol=1e-6)
     assert opt.iterations == 1 and not torch.equal(before, model.dense.weight)
+
+
+def test_masked_output_loss_matches_keras(keras, torch):
+    """compute_loss over a masked sequence output is Keras's evaluate loss: the mean over the
+    unmasked steps only, and 0 for a batch that is padding throughout (divide_no_nan)."""
+    from keras_twins import set_weights
+
+    net = spec2net.loads(CASES["rmsprop-masked-BN+masked-softmax-output+unmasked-output"])
+    start = nb.init_weights(net.ir, 0)
+    x, y = _data(net)
+    kmod = load_module(net.build("keras"))
+    kmodel = kmod["compile_model"](kmod["build_model"]())
+    set_weights(kmodel, start)
+    mod = load_module(net.build("torch"))
+    model = mod["build_model"]()
+    mod["set_weights"](model, start)
+    model.eval()
+    padded = {"t": np.zeros_like(x["t"][:4])}
+    for xs, ys in ((x, y), (padded, {k: v[:4] for k, v in y.items()})):
+        want = kmodel.evaluate(xs["t"], ys, batch_size=len(xs["t"]), verbose=0, return_dict=True)
+        with torch.no_grad():
+            out = model(torch.as_tensor(xs["t"]))
+            got = float(mod["compute_loss"](model, out, ys))
+        assert abs(got - want["loss"]) <= TOL, (got, want)

@@ -23,20 +23,28 @@ def _geometry(layer, ins):
     return axes, rank, feature, (1,) + view
 
 
+def _masked(layer) -> bool:
+    # any call on a masked input: Keras then weighs the batch moments by the mask
+    return any(n.inputs[0].masked for n in layer.nodes)
+
+
 @register("BatchNormalization")
 class BatchNormalization(Emitter):
-    helpers = ("batch_norm",)
+    def helpers_for(self, layer):
+        return ("batch_norm", "batch_norm_masked") if _masked(layer) else ("batch_norm",)
 
     def module(self, layer, ins):
         axes, rank, feature, view = _geometry(layer, ins)
         a = layer.args
         reduce = tuple(d for d in range(rank) if d not in axes)
-        return (f"KerasBatchNorm({py_literal(feature)}, {py_literal(reduce)}, {py_literal(view)}, "
+        cls = "KerasMaskedBatchNorm" if _masked(layer) else "KerasBatchNorm"
+        return (f"{cls}({py_literal(feature)}, {py_literal(reduce)}, {py_literal(view)}, "
                 f"momentum={py_literal(a['momentum'])}, epsilon={py_literal(a['epsilon'])}, "
                 f"center={a['center']}, scale={a['scale']})")
 
     def forward(self, c):
-        return [f"{c.outs[0]} = {c.mod}({c.ins[0]})"]
+        mask = f", {c.mask}" if c.mask else ""
+        return [f"{c.outs[0]} = {c.mod}({c.ins[0]}{mask})"]
 
 
 @register("LayerNormalization")

@@ -34,7 +34,8 @@ _MODULE_ATTRS = {
 # module-level names of the generated file: no input or tensor may shadow one
 _GLOBALS = {
     "np", "torch", "F", "nn", "self", "INPUT_NAMES", "OUTPUT_NAMES", "WEIGHTS", "CONVERSIONS", "INPUT_DTYPES",
-    "TARGET_DTYPES", "KerasBatchNorm", "KerasLayerNorm", "KerasOptimizer", "SGD", "Adam", "RMSprop", "Adagrad",
+    "TARGET_DTYPES", "KerasBatchNorm", "KerasMaskedBatchNorm", "KerasLayerNorm", "KerasOptimizer", "SGD", "Adam",
+    "RMSprop", "Adagrad",
 }
 # suffixes a tensor's name may get inside the forward method (states, masks, logits, step-loop temporaries)
 _SUFFIXES = ("", "_h", "_c", "_seq", "_x", "_h0", "_step", "_mask", "_logits")
@@ -139,6 +140,12 @@ def build_source(model: ir.Model) -> str:
             block.lines += [f"self.activity_losses.append(({regularizer_expr(reg, [o])}) / {o}.shape[0])"
                             for o in c.outs]
         forward.append(block)
+
+    # a masked output carries its Keras mask, as Keras's tensors do (_keras_mask): Keras
+    # weighs that output's loss by it, and compute_loss reads it there
+    masked_outputs = [t for t in dict.fromkeys(o.tensor for o in model.outputs) if t in mask]
+    if masked_outputs:
+        forward.append(Block("the outputs' Keras masks", [f"{var[t]}.keras_mask = {mask[t]}" for t in masked_outputs]))
 
     weights, inits = _weights(model, attrs, helpers)
     returns = ", ".join(var[o.tensor] for o in model.outputs)

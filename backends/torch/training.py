@@ -39,7 +39,10 @@ def training_context(model: ir.Model, attrs: dict, weights: list, var: dict, hel
         helper, sparse = LOSSES[ref.name]
         helpers[helper] = None
         args = "".join(f", {k}={py_literal(v)}" for k, v in ref.args)
+        if o.tensor.masked:  # Keras weighs a masked output's loss by its mask
+            helpers["loss_masked"] = None
         losses.append({"name": py_literal(o.name), "fn": ref.name, "args": args, "sparse": sparse,
+                       "masked": o.tensor.masked,
                        "weight": py_literal(float(c.loss_weights.get(o.name, 1.0))),
                        "spec": str(ref)})
     context.update({
