@@ -127,3 +127,20 @@ class DiffTable:
             tr.write_line(f"\n{title}")
             for group, d in sorted(self.worst.items()):
                 tr.write_line(f"  {group:<36} max|diff| = {d:.2e}")
+
+
+# Embedding(mask_zero) into the recurrent layers: post-, pre- and mid-padded rows and a fully
+# padded one; ids stay below the vocabulary of 12. Every backend's tests run these cases.
+TOKENS = np.array([[5, 3, 7, 0, 0, 0], [0, 0, 4, 2, 9, 1], [3, 0, 0, 8, 0, 2], [0, 0, 0, 0, 0, 0]], np.int32)
+EMB = ("Embedding", {"input_dim": 12, "output_dim": 4, "mask_zero": True})
+MASKED = {
+    "SimpleRNN": [EMB, ("SimpleRNN", {"units": 3})],
+    "SimpleRNN-seq-back": [EMB, ("SimpleRNN", {"units": 3, "return_sequences": True, "go_backwards": True})],
+    "LSTM-seq-state": [EMB, ("LSTM", {"units": 3, "return_sequences": True, "return_state": True})],
+    "LSTM-back-state": [EMB, ("LSTM", {"units": 2, "go_backwards": True, "return_state": True})],
+    "GRU-seq": [EMB, ("GRU", {"units": 3, "return_sequences": True})],
+    "GRU-back-state": [EMB, ("GRU", {"units": 3, "go_backwards": True, "return_state": True})],
+    "GRU-reset-before": [EMB, ("GRU", {"units": 3, "reset_after": False, "return_sequences": True})],
+    "LSTM-stack": [EMB, ("LSTM", {"units": 4, "return_sequences": True}), ("GRU", {"units": 3})],
+    "mask-through-Dense": [EMB, ("Dense", {"units": 5, "activation": "tanh"}), ("LSTM", {"units": 3})],
+}

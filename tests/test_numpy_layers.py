@@ -7,7 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from numpy_keras_helpers import DiffTable, chain_spec, keras_chain, max_diff, random_inputs, random_weights
+from numpy_keras_helpers import (
+    EMB,
+    MASKED,
+    TOKENS,
+    DiffTable,
+    chain_spec,
+    keras_chain,
+    max_diff,
+    random_inputs,
+    random_weights,
+)
 from spec2net.backends import numpy as nb
 
 import spec2net
@@ -30,21 +40,6 @@ def _samples():
 
 ACTIVATIONS = sorted(n for n in REGISTRIES["activation"] if n == REGISTRIES["activation"][n].name)
 
-# Embedding(mask_zero) into the recurrent layers: post-, pre- and mid-padded rows and a fully
-# padded one; ids stay below the vocabulary of 12
-TOKENS = np.array([[5, 3, 7, 0, 0, 0], [0, 0, 4, 2, 9, 1], [3, 0, 0, 8, 0, 2], [0, 0, 0, 0, 0, 0]], np.int32)
-EMB = ("Embedding", {"input_dim": 12, "output_dim": 4, "mask_zero": True})
-MASKED = {
-    "SimpleRNN": [EMB, ("SimpleRNN", {"units": 3})],
-    "SimpleRNN-seq-back": [EMB, ("SimpleRNN", {"units": 3, "return_sequences": True, "go_backwards": True})],
-    "LSTM-seq-state": [EMB, ("LSTM", {"units": 3, "return_sequences": True, "return_state": True})],
-    "LSTM-back-state": [EMB, ("LSTM", {"units": 2, "go_backwards": True, "return_state": True})],
-    "GRU-seq": [EMB, ("GRU", {"units": 3, "return_sequences": True})],
-    "GRU-back-state": [EMB, ("GRU", {"units": 3, "go_backwards": True, "return_state": True})],
-    "GRU-reset-before": [EMB, ("GRU", {"units": 3, "reset_after": False, "return_sequences": True})],
-    "LSTM-stack": [EMB, ("LSTM", {"units": 4, "return_sequences": True}), ("GRU", {"units": 3})],
-    "mask-through-Dense": [EMB, ("Dense", {"units": 5, "activation": "tanh"}), ("LSTM", {"units": 3})],
-}
 
 
 def _compare(keras, inputs_spec, chain, group, x=None, training=False, tol=TOL):

@@ -13,6 +13,9 @@ import numpy as np
 import pytest
 from conftest import EXAMPLES, ROOT
 from numpy_keras_helpers import (
+    EMB,
+    MASKED,
+    TOKENS,
     DiffTable,
     chain_spec,
     keras_chain,
@@ -120,22 +123,10 @@ def test_activation(keras, torch, name):
     _compare_chain(keras, [("float32", (7,))], [("Dense", {"units": 6, "activation": name})], "activations")
 
 
-# Embedding(mask_zero) into the recurrent layers: post-, pre- and mid-padded rows and a fully
-# padded one; the fused torch kernels cannot hold states over such masks, the step loop does
-TOKENS = np.array([[5, 3, 7, 0, 0, 0], [0, 0, 4, 2, 9, 1], [3, 0, 0, 8, 0, 2], [0, 0, 0, 0, 0, 0]], np.int32)
-EMB = ("Embedding", {"input_dim": 12, "output_dim": 4, "mask_zero": True})
-MASKED = {
-    "SimpleRNN": [EMB, ("SimpleRNN", {"units": 3})],
-    "SimpleRNN-seq-back": [EMB, ("SimpleRNN", {"units": 3, "return_sequences": True, "go_backwards": True})],
-    "LSTM-seq-state": [EMB, ("LSTM", {"units": 3, "return_sequences": True, "return_state": True})],
-    "LSTM-back-state": [EMB, ("LSTM", {"units": 2, "go_backwards": True, "return_state": True})],
-    "GRU-seq": [EMB, ("GRU", {"units": 3, "return_sequences": True})],
-    "GRU-back-state": [EMB, ("GRU", {"units": 3, "go_backwards": True, "return_state": True})],
-    "GRU-reset-before": [EMB, ("GRU", {"units": 3, "reset_after": False, "return_sequences": True})],
-    "LSTM-stack": [EMB, ("LSTM", {"units": 4, "return_sequences": True}), ("GRU", {"units": 3})],
-    "mask-through-Dense": [EMB, ("Dense", {"units": 5, "activation": "tanh"}), ("LSTM", {"units": 3})],
-    "LSTM-relu-loop": [EMB, ("LSTM", {"units": 3, "activation": "relu", "recurrent_activation": "hard_sigmoid"})],
-}
+# The shared masked cases (numpy_keras_helpers): the fused torch kernels cannot hold states
+# over such masks, the step loop does; plus one loop with other activations
+MASKED = {**MASKED, "LSTM-relu-loop": [EMB, ("LSTM", {"units": 3, "activation": "relu",
+                                                        "recurrent_activation": "hard_sigmoid"})]}
 
 
 @pytest.mark.parametrize("name", sorted(MASKED))
