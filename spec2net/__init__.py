@@ -21,8 +21,8 @@ def load(path, model: str | None = None, defines: dict | None = None) -> Net:
     """
     from .loader import load_model
 
-    m, diags, _ = load_model(path, model, defines)
-    return Net(m, [d for d in diags if d.severity == "warning"])
+    m, diags, lines = load_model(path, model, defines)
+    return Net(m, [d for d in diags if d.severity == "warning"], {m.file: lines})
 
 
 def loads(text: str, model: str | None = None, defines: dict | None = None, file: str = "<string>") -> Net:
@@ -32,7 +32,8 @@ def loads(text: str, model: str | None = None, defines: dict | None = None, file
     models, diags = check_text(text, file, defines)
     if any(d.severity == "error" for d in diags) or not models:
         raise SpecError(diags, {file: text.splitlines()})
-    return Net(select(models, model, file), [d for d in diags if d.severity == "warning"])
+    return Net(select(models, model, file), [d for d in diags if d.severity == "warning"],
+               {file: text.splitlines()})
 
 
 def load_weights(path) -> dict:

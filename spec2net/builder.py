@@ -24,6 +24,17 @@ MERGE_FUNCS = {d.auto_name: d for d in set(LAYERS.values()) if d.merge}
 DTYPES = ("float16", "float32", "float64", "bfloat16", "int8", "int16", "int32", "int64", "uint8", "bool")
 STRUCTURAL = ("input_shape", "input_dim", "input_length")
 UNIVERSAL = ("name", "trainable") + STRUCTURAL
+# Layers plus def calls one model may expand to. A 10,000-layer model takes under a second;
+# nested defs that call each other twice can ask for 2**40, which would run for days.
+MAX_EXPANSION = 100_000
+
+
+class Runaway(Exception):
+    """The model expands past MAX_EXPANSION; raised out of the builder, reported once."""
+
+    def __init__(self, span, path):
+        super().__init__(path)
+        self.span, self.path = span, path
 
 
 class ModelBuilder:
@@ -38,7 +49,14 @@ class ModelBuilder:
         self.inputs: list[ir.Tensor] = []
         self.input_spans: dict[str, object] = {}
         self.stack: list[str] = []
+        self.call_spans: list = []  # where each def on the stack was called from
+        self.steps = 0  # layers built plus def calls, against MAX_EXPANSION
         self.cur_env: dict = {}  # the innermost scope, for "did you mean" hints
+
+    def step(self, span):
+        self.steps += 1
+        if self.steps > MAX_EXPANSION:
+            raise Runaway(self.call_spans[0] if self.call_spans else span, " -> ".join(self.stack) or "the model")
 
     def err(self, span, code, **fields):
         self.diags.append(diag(span, code, **fields))
@@ -155,6 +173,7 @@ class ModelBuilder:
                 structural[key] = (self.binder.value(defn.name, key, typ, *extra[key]), extra[key][1])
         if ERR in (name, trainable) or any(v is ERR for v, _ in structural.values()):
             return ERR
+        self.step(span)
         layer = ir.Layer(defn.name, name, bound, span, trainable)
         self.layers.append(layer)
         return LayerValue(layer, defn, structural)
@@ -253,7 +272,9 @@ class ModelBuilder:
         if not ok:
             return ERR
         env = {**self.globals, **bound}
+        self.step(span)
         self.stack.append(d.name)
+        self.call_spans.append(span)
         outer, self.cur_env = self.cur_env, env
         try:
             for stmt in d.body:
@@ -262,6 +283,7 @@ class ModelBuilder:
                 self.statement(stmt, env, in_def=d.name)
         finally:
             self.stack.pop()
+            self.call_spans.pop()
             self.cur_env = outer
         return self.err(d.span, "statement", detail=f"def '{d.name}' ends without `return`")
 

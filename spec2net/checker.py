@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import builder as B
 from . import ir
 from . import syntax as S
 from .builder import ModelBuilder
@@ -37,7 +38,10 @@ def check_file(tree: S.File, file: str, defines: dict, diags: list) -> dict[str,
     out = {}
     for name, m in models.items():
         builder = ModelBuilder(file, globals_, defs, recursive, diags)
-        out[name] = build_model(m, builder, diags)
+        try:
+            out[name] = build_model(m, builder, diags)
+        except B.Runaway as e:
+            diags.append(diag(e.span, "expansion", what=f"model '{name}'", limit=f"{B.MAX_EXPANSION:,}", path=e.path))
     return out
 
 
@@ -53,7 +57,12 @@ def _lets(lets, defines, defs, file, diags) -> dict:
         if let.name in defines:
             env[let.name] = defines[let.name]
             continue
-        value = evaluator.eval(let.value, env)
+        try:
+            value = evaluator.eval(let.value, env)
+        except B.Runaway as e:
+            diags.append(diag(e.span, "expansion", what=f"`let {let.name}`", limit=f"{B.MAX_EXPANSION:,}",
+                              path=e.path))
+            value = ERR
         if not isinstance(value, CONSTANT) and value is not ERR:
             diags.append(diag(let.value.span, "statement", detail=f"`let {let.name}` must be a constant (a number, "
                               "string, list, or a function such as relu or l2(0.01)), not a layer or tensor"))

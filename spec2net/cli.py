@@ -28,6 +28,22 @@ def add_spec_options(p: argparse.ArgumentParser) -> None:
                    help="override a `let` of the spec (repeatable)")
 
 
+def add_memory_option(p: argparse.ArgumentParser) -> None:
+    """--max-memory, taken by the commands that allocate weights and activations."""
+    p.add_argument("--max-memory", type=_size, default=None, metavar="SIZE",
+                   help="refuse, before allocating, a model needing more memory than this (e.g. 512M, 16G; "
+                        "0: no limit; default: half the machine's memory)")
+
+
+def _size(text: str) -> int:
+    from .budget import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def defines_of(args) -> dict:
     from .loader import parse_define
 
@@ -50,7 +66,7 @@ def load_net(args):
     except OSError as e:
         raise UsageError(f"{args.file}: cannot read: {e.strerror or e}") from None
     print_diagnostics([d for d in diags if d.severity == "warning"], {args.file: lines})
-    return Net(model)
+    return Net(model, sources={model.file: lines})
 
 
 def print_diagnostics(diags, sources) -> None:
@@ -80,6 +96,9 @@ def main(argv=None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `spec2net run ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as e:  # a bug of ours: one line, not a traceback (SPEC2NET_DEBUG=1 shows it)
         if os.environ.get("SPEC2NET_DEBUG"):
             raise

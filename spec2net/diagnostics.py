@@ -29,6 +29,8 @@ MESSAGES = {
     "not-callable": "{detail}",
     "unpack": "{detail}",
     "recursion": "def '{name}' calls itself (through {path}); recursion is not allowed",
+    "expansion": "{what} expands to more than {limit} layers and def calls (through {path}); "
+                 "a def that calls others several times over grows exponentially",
     "duplicate-name": "two layers are named '{name}' in model '{model}' (the other at {other})",
     "duplicate-input": "input '{name}' is declared twice (the other at {other})",
     "duplicate-output": "output '{name}' is declared twice",
@@ -41,6 +43,7 @@ MESSAGES = {
     "model": "{detail}",
     "statement": "{detail}",
     "define": "{detail}",
+    "memory": "{detail}",
 }
 
 

@@ -52,13 +52,29 @@ def load_weights(path) -> dict:
         raise WeightsError(f"{path}: not a readable {fmt} weights file ({type(e).__name__}: {e})") from None
 
 
+def is_real(value) -> bool:
+    """Whether ``value`` holds real numbers (int, float or bool); strings, objects and complex
+    numbers would be silently mangled by a float32 cast."""
+    dtype = np.asarray(value).dtype
+    return dtype == np.bool_ or (np.issubdtype(dtype, np.number) and not np.issubdtype(dtype, np.complexfloating))
+
+
 def save_weights(path, weights: dict) -> None:
     """Write ``weights`` as float32 arrays, atomically: ``save_weights("w.npz", net.init_weights())``."""
+    data = weights_bytes(path, weights)
+    try:
+        atomic_write(path, data)
+    except OSError as e:
+        raise WeightsError(f"{path}: cannot write: {e.strerror or e}") from None
+
+
+def weights_bytes(path, weights: dict) -> bytes:
+    """The bytes ``save_weights(path, weights)`` would write (the format from path's suffix)."""
     fmt = _format(path)
     arrays = {}
     for key, value in weights.items():
         a = np.asarray(value)
-        if not np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.complexfloating):
+        if not is_real(a):
             raise WeightsError(f"{key}: a weight must be a real number array, got dtype {a.dtype}")
         arrays[key] = np.ascontiguousarray(a, dtype=np.float32)
     if fmt == ".safetensors":
@@ -67,10 +83,7 @@ def save_weights(path, weights: dict) -> None:
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         data = buf.getvalue()
-    try:
-        atomic_write(path, data)
-    except OSError as e:
-        raise WeightsError(f"{path}: cannot write: {e.strerror or e}") from None
+    return data
 
 
 def check_weights(model, weights: dict) -> None:
@@ -82,6 +95,8 @@ def check_weights(model, weights: dict) -> None:
                  for key in weights if key not in expected]
     problems += [f"{key}: the model expects shape {_shape(shape)}, the weights have {_shape(np.shape(weights[key]))}"
                  for key, shape in expected.items() if key in weights and tuple(np.shape(weights[key])) != shape]
+    problems += [f"{key}: a weight is an array of real numbers, the file has dtype {np.asarray(weights[key]).dtype}"
+                 for key in expected if key in weights and not is_real(weights[key])]
     if problems:
         raise WeightsError(f"the weights do not fit model {model.name!r}:\n  " + "\n  ".join(problems))
 

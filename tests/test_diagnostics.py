@@ -60,6 +60,7 @@ def test_every_error_code_is_exercised_somewhere():
     """Each message of the registry is covered by a file here, a snippet below, or the CLI tests."""
     seen = {code for p in FILES for _, _, code, _ in expected_of(p.read_text(encoding="utf-8"))}
     seen |= {"syntax", "encoding", "binary", "empty", "model", "define", "duplicate-model"}  # tested below
+    seen |= {"expansion", "memory"}  # tests/test_limits.py
     assert set(MESSAGES) - seen == set()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from spec2net import ir
-from spec2net.weights import check_weights
+from spec2net.weights import check_weights, is_real
 
 from .base import Call, get_kernel
 from .initializers import derive_seed
@@ -28,6 +28,8 @@ def _inputs(model: ir.Model, inputs: dict, dtype) -> dict:
         want = (None, *t.type.shape)
         if x.ndim != len(want) or any(w is not None and w != d for w, d in zip(want, x.shape)):
             raise InputError(f"input {t.input_name!r}: expected shape {_fmt(want)} (batch first), got {x.shape}")
+        if not is_real(x):
+            raise InputError(f"input {t.input_name!r}: expected real numbers ({t.type.dtype}), got dtype {x.dtype}")
         if t.type.is_float:
             x = x.astype(dtype, copy=False)
         elif not np.issubdtype(x.dtype, np.integer):

@@ -41,7 +41,7 @@ def run(args) -> int:
     if args.train:
         if net.ir.compile is None:
             raise UsageError(f"--train needs a `compile` block in model '{net.name}'")
-        net = Net(without_dropout(net.ir))
+        net = Net(without_dropout(net.ir), sources=net.sources)
     tol = tolerance(net.ir)
     weights = net.init_weights(seed=args.seed)
     inputs = random_inputs(net.ir, args.batch, args.seed)

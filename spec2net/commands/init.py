@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..cli import UsageError, add_spec_options, load_net
+from ..cli import UsageError, add_memory_option, add_spec_options, load_net
 from ..weights import WeightsError, save_weights
 
 HELP = "draw every weight from its initializer (NumPy) and write a weights file"
@@ -12,11 +12,12 @@ def add_arguments(p):
     p.add_argument("file", metavar="FILE")
     p.add_argument("--seed", type=int, default=0, help="the global seed (default 0); same spec and seed, same bytes")
     p.add_argument("-o", "--output", required=True, metavar="W.npz", help="the weights file (.npz or .safetensors)")
+    add_memory_option(p)
     add_spec_options(p)
 
 
 def run(args) -> int:
-    weights = load_net(args).init_weights(seed=args.seed)
+    weights = load_net(args).init_weights(seed=args.seed, max_memory=args.max_memory)
     try:
         save_weights(args.output, weights)
     except WeightsError as e:

@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 
-from ..cli import UsageError, add_spec_options, load_net
+from ..cli import UsageError, add_memory_option, add_spec_options, load_net
 from ..fileio import atomic_write
 from ..weights import WeightsError, load_weights
 
@@ -21,6 +21,7 @@ def add_arguments(p):
     p.add_argument("--training", action="store_true", help="training mode: dropout on, batch statistics in BN")
     p.add_argument("--seed", type=int, default=0, help="seeds the initial weights and dropout (default 0)")
     p.add_argument("-o", "--output", metavar="OUT.npz", help="write the outputs here (default: print them)")
+    add_memory_option(p)
     add_spec_options(p)
 
 
@@ -40,8 +41,9 @@ def run(args) -> int:
     net = load_net(args)
     inputs = _load_inputs(args.inputs)
     try:
-        weights = load_weights(args.weights) if args.weights else net.init_weights(seed=args.seed)
-        result = net.run(inputs, weights, training=args.training, seed=args.seed)
+        # Without --weights, net.run draws them itself (seed S), after checking the memory budget.
+        weights = load_weights(args.weights) if args.weights else None
+        result = net.run(inputs, weights, training=args.training, seed=args.seed, max_memory=args.max_memory)
     except (WeightsError, InputError) as e:
         raise UsageError(str(e)) from None
     outputs = {name: result[name] for name in net.output_names}

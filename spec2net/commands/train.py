@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from ..cli import UsageError, add_spec_options, load_net
+from ..cli import UsageError, add_memory_option, add_spec_options, load_net
 from ..fileio import atomic_write
-from ..weights import WeightsError, load_weights, save_weights
+from ..weights import WeightsError, load_weights, weights_bytes
 from .run import _load_inputs
 
 HELP = "train the spec with the NumPy trainer (Keras fit() semantics) and write the trained weights"
@@ -25,6 +25,7 @@ def add_arguments(p):
     p.add_argument("--seed", type=int, default=0, help="seeds start weights, shuffling and dropout (default 0)")
     p.add_argument("-o", "--output", required=True, metavar="W_OUT.npz", help="where to write trained weights")
     p.add_argument("--history", metavar="H.json", help="write the per-epoch loss and metrics as JSON")
+    add_memory_option(p)
     add_spec_options(p)
 
 
@@ -54,17 +55,21 @@ def run(args) -> int:
     if args.validation_split is not None and not 0 <= args.validation_split < 1:
         raise UsageError(f"--validation-split must lie in [0, 1), got {args.validation_split}")
     try:
-        weights = load_weights(args.weights) if args.weights else net.init_weights(seed=args.seed)
+        # Without --weights, net.train draws them itself, after checking the memory budget.
+        weights = load_weights(args.weights) if args.weights else None
         progress = Progress(args.epochs or (net.ir.fit or {}).get("epochs", 1))
         weights, history = net.train(data, weights, epochs=args.epochs, batch_size=args.batch_size,
                                      shuffle=args.shuffle, validation_split=args.validation_split,
-                                     seed=args.seed, callback=progress)
+                                     seed=args.seed, callback=progress, max_memory=args.max_memory)
+        # Both outputs serialized before either is written: a failure leaves both files as they were.
+        outputs = [(args.output, weights_bytes(args.output, weights))]
     except (WeightsError, InputError, TrainError) as e:
         raise UsageError(str(e)) from None
-    try:
-        save_weights(args.output, weights)
-        if args.history:
-            atomic_write(args.history, json.dumps(history, indent=2) + "\n")
-    except (OSError, WeightsError) as e:
-        raise UsageError(f"cannot write: {e}") from None
+    if args.history:
+        outputs.append((args.history, json.dumps(history, indent=2) + "\n"))
+    for path, content in outputs:
+        try:
+            atomic_write(path, content)
+        except OSError as e:
+            raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
     return 0

@@ -292,7 +292,7 @@ def load_weights(model, path):
 
         set_weights(model, load_file(path))
     else:
-        with np.load(path) as data:
+        with np.load(path, allow_pickle=False) as data:
             set_weights(model, {key: data[key] for key in data.files})
 
 

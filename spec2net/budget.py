@@ -1,0 +1,119 @@
+"""The memory budget: `init`, `run` and `train` refuse, before allocating anything, a model
+whose weights and activations would not fit.
+
+The estimate is deliberately simple and errs high (docs/numpy.md, "Memory budget"): weights
+count once to draw or run, four times to train (values, gradients, two optimizer slots);
+activations are every layer output at the batch size, three times when training (the forward
+values, the caches backprop keeps, their gradients). A `?` dimension counts as the longest
+such dimension of the given inputs (1 when there are none, as for `init`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from . import ir
+from .diagnostics import SpecError, diag
+
+UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+FALLBACK = 8 << 30  # where the machine's memory cannot be read
+WEIGHT_COPIES = {"init": 1, "run": 1, "train": 4}
+ACTIVATION_COPIES = {"init": 0, "run": 1, "train": 3}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from ``512M``, ``16G``, ``1.5GiB``, ``100000`` (powers of 1024): ``parse_size("2G")``."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    if not m:
+        raise ValueError(f"expected a size like 512M or 16G, got {text!r}")
+    return int(float(m.group(1)) * UNITS[m.group(2).upper()])
+
+
+def default_budget() -> int:
+    """Half of the machine's physical memory: what one process may take without pushing the
+    rest of the machine into swap."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):
+        return FALLBACK
+
+
+def show_size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class LayerCost:
+    layer: ir.Layer
+    weights: int  # bytes
+    activations: int  # bytes
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.activations
+
+
+def costs(model: ir.Model, task: str, batch: int, fill: int, itemsize: int = 4) -> list[LayerCost]:
+    """Bytes each layer needs for ``task`` ("init", "run" or "train") at ``batch`` samples."""
+    out = []
+    for layer in model.layers:
+        weights = sum(p.size for p in layer.params) * itemsize * WEIGHT_COPIES[task]
+        elements = sum(_elements(t.type.shape, fill) for node in layer.nodes for t in node.outputs)
+        out.append(LayerCost(layer, weights, elements * batch * itemsize * ACTIVATION_COPIES[task]))
+    return out
+
+
+def _elements(shape, fill: int) -> int:
+    n = 1
+    for d in shape:
+        n *= fill if d is None else d
+    return n
+
+
+def check(model: ir.Model, task: str, batch: int = 1, fill: int = 1, itemsize: int = 4,
+          max_memory: int | None = None, sources: dict | None = None) -> None:
+    """Raise SpecError (code ``memory``, at the biggest layer) when ``task`` would exceed
+    ``max_memory`` bytes (None: half the machine's memory; 0: no limit)."""
+    budget = default_budget() if max_memory is None else max_memory
+    if budget <= 0 or not model.layers:
+        return
+    per_layer = costs(model, task, batch, fill, itemsize)
+    weights = sum(c.weights for c in per_layer)
+    activations = sum(c.activations for c in per_layer)
+    if weights + activations <= budget:
+        return
+    big = max(per_layer, key=lambda c: c.total)
+    need_gib = -(-(weights + activations) // UNITS["G"])  # rounded up, to suggest a budget that suffices
+    parts = f"weights {show_size(weights)}"
+    if task != "init":
+        parts += f", activations {show_size(activations)} at batch {batch}"
+    detail = (f"{task} of model '{model.name}' would need about {show_size(weights + activations)} ({parts}), "
+              f"over the {show_size(budget)} memory budget; the biggest layer is '{big.layer.name}' "
+              f"({big.layer.type}: {show_size(big.weights)} of weights, {show_size(big.activations)} of "
+              f"activations); a larger budget: --max-memory {need_gib}G (max_memory= in Python)")
+    raise SpecError([diag(big.layer.span, "memory", detail=detail)], sources or {})
+
+
+def longest_unknown(model: ir.Model, arrays: dict) -> int:
+    """The longest actual length of any `?` dimension among the given input arrays (1 if none)."""
+    best = 1
+    for t in model.inputs:
+        shape = getattr(arrays.get(t.input_name), "shape", ())
+        for declared, actual in zip(t.type.shape, shape[1:]):
+            if declared is None:
+                best = max(best, int(actual))
+    return best
+
+
+def batch_of(model: ir.Model, arrays: dict) -> int:
+    for t in model.inputs:
+        shape = getattr(arrays.get(t.input_name), "shape", ())
+        if shape:
+            return int(shape[0])
+    return 1
