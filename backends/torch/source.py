@@ -13,7 +13,7 @@ from importlib import resources
 import jinja2
 
 from spec2net import ir
-from spec2net.codegen import comment_text, header, py_literal, safe_identifier
+from spec2net.codegen import comment_text, doc_text, header, py_literal, safe_identifier, spec_file_name
 from spec2net.registry import LAYERS
 from spec2net.registry.types import REQUIRED
 
@@ -94,7 +94,7 @@ def build_source(model: ir.Model) -> str:
     """The generated PyTorch module for ``model``: ``build_source(spec2net.load("mlp.net").ir)``."""
     cls = safe_identifier(camel_case(model.name), set(_GLOBALS))
     names, taken_attrs = _Names(cls), set(_MODULE_ATTRS)
-    spec = model.file.replace("\\", "/").rsplit("/", 1)[-1]
+    spec = doc_text(spec_file_name(model.file))  # the file's name is the user's text: it must not end the docstring
     helpers = {"generator": None}
     attrs = {layer: safe_identifier(layer.name, taken_attrs) for layer in model.layers}
     var, mask = {}, {}  # ir.Tensor -> source name; ir.Tensor -> mask name
@@ -118,6 +118,11 @@ def build_source(model: ir.Model) -> str:
 
     activity = any(layer.args.get("activity_regularizer") for layer in model.layers)
     forward = [Block("", ["self.activity_losses = []  # Keras's activity penalties of this call"])] if activity else []
+    # Keras's layers cast floating inputs to their float32 compute dtype (autocast), as the
+    # NumPy interpreter does; torch would refuse float64 or float16 against float32 weights
+    casts = [f"{var[t]} = {var[t]}.float()" for t in model.inputs if t.type.is_float and t.type.dtype != "float32"]
+    if casts:
+        forward.append(Block("Keras computes in float32", casts))
     for node in model.nodes:
         layer, emitter = node.layer, EMITTERS[node.layer.type]
         stem = layer.name if node.call_index == 0 else f"{layer.name}_{node.call_index}"
