@@ -20,7 +20,8 @@ class WeightsError(ValueError):
     """A weights file or dict that cannot be used: unreadable, wrong format, or not the model's."""
 
 
-def _format(path) -> str:
+def weights_format(path) -> str:
+    """".npz" or ".safetensors" from ``path``'s suffix; WeightsError for anything else."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
         raise WeightsError(f"{path}: a weights file is .npz or .safetensors, got {suffix or 'no extension'!r}")
@@ -38,7 +39,7 @@ def _safetensors_numpy():
 
 def load_weights(path) -> dict:
     """The arrays of a weights file, keyed ``LAYER/PARAM``: ``load_weights("w.npz")["dense/kernel"]``."""
-    fmt = _format(path)
+    fmt = weights_format(path)
     try:
         if fmt == ".safetensors":
             return dict(_safetensors_numpy().load_file(str(path)))
@@ -70,7 +71,7 @@ def save_weights(path, weights: dict) -> None:
 
 def weights_bytes(path, weights: dict) -> bytes:
     """The bytes ``save_weights(path, weights)`` would write (the format from path's suffix)."""
-    fmt = _format(path)
+    fmt = weights_format(path)
     arrays = {}
     for key, value in weights.items():
         a = np.asarray(value)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from ..cli import UsageError, add_memory_option, add_spec_options, load_net
-from ..fileio import atomic_write
-from ..weights import WeightsError, load_weights, weights_bytes
+from ..fileio import atomic_write_many
+from ..weights import WeightsError, load_weights, weights_bytes, weights_format
 from .run import _load_inputs
 
 HELP = "train the spec with the NumPy trainer (Keras fit() semantics) and write the trained weights"
@@ -54,22 +55,24 @@ def run(args) -> int:
             raise UsageError(f"{flag} must be >= {lo}, got {value}")
     if args.validation_split is not None and not 0 <= args.validation_split < 1:
         raise UsageError(f"--validation-split must lie in [0, 1), got {args.validation_split}")
+    for path in filter(None, (args.output, args.history)):  # before hours of training, not after
+        if not Path(path).parent.is_dir():
+            raise UsageError(f"{path}: cannot write: no such folder {str(Path(path).parent)!r}")
     try:
+        weights_format(args.output)
         # Without --weights, net.train draws them itself, after checking the memory budget.
         weights = load_weights(args.weights) if args.weights else None
         progress = Progress(args.epochs or (net.ir.fit or {}).get("epochs", 1))
         weights, history = net.train(data, weights, epochs=args.epochs, batch_size=args.batch_size,
                                      shuffle=args.shuffle, validation_split=args.validation_split,
                                      seed=args.seed, callback=progress, max_memory=args.max_memory)
-        # Both outputs serialized before either is written: a failure leaves both files as they were.
         outputs = [(args.output, weights_bytes(args.output, weights))]
     except (WeightsError, InputError, TrainError) as e:
         raise UsageError(str(e)) from None
     if args.history:
         outputs.append((args.history, json.dumps(history, indent=2) + "\n"))
-    for path, content in outputs:
-        try:
-            atomic_write(path, content)
-        except OSError as e:
-            raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
+    try:
+        atomic_write_many(outputs)
+    except OSError as e:
+        raise UsageError(f"cannot write {e.filename or 'the outputs'}: {e.strerror or e}") from None
     return 0
