@@ -211,3 +211,10 @@ def test_cli_rejects_a_bad_size(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(["init", "x.net", "-o", str(tmp_path / "w.npz"), "--max-memory", "lots"])
     assert info.value.code == 2 and "expected a size like 512M or 16G, got 'lots'" in capsys.readouterr().err
+
+
+def test_equiv_takes_the_flag_too(tmp_path, capsys, torch):
+    spec = tmp_path / "m.net"
+    spec.write_text(BIG)
+    assert main(["equiv", str(spec), "--backends", "numpy,torch", "--max-memory", "10M"]) == 1
+    assert f"{spec}:4:14: error: run of model 'big' would need about 248." in capsys.readouterr().err

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..cli import UsageError, add_spec_options, load_net
+from ..cli import UsageError, add_memory_option, add_spec_options, load_net
 
 HELP = "run random weights and inputs through every backend and compare (exit 0 agree, 1 not, 2 missing)"
 
@@ -14,6 +14,7 @@ def add_arguments(p):
                    help="also compare after STEPS full-batch training steps (dropout rates set to 0)")
     p.add_argument("--seed", type=int, default=0, help="seeds the weights, inputs and targets")
     p.add_argument("--batch", type=int, default=4, help="samples in the random batch (default 4)")
+    add_memory_option(p)
     add_spec_options(p)
 
 
@@ -43,8 +44,9 @@ def run(args) -> int:
             raise UsageError(f"--train needs a `compile` block in model '{net.name}'")
         net = Net(without_dropout(net.ir), sources=net.sources)
     tol = tolerance(net.ir)
-    weights = net.init_weights(seed=args.seed)
     inputs = random_inputs(net.ir, args.batch, args.seed)
+    net.check_memory("train" if args.train else "run", inputs, max_memory=args.max_memory)
+    weights = net.init_weights(seed=args.seed, max_memory=0)  # just checked, for the larger task
     ok = _compare(net, names, weights, inputs, tol, "")
     if args.train:
         data = {**inputs, **random_targets(net.ir, args.batch, args.seed)}
