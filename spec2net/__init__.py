@@ -31,9 +31,9 @@ def loads(text: str, model: str | None = None, defines: dict | None = None, file
 
     models, diags = check_text(text, file, defines)
     if any(d.severity == "error" for d in diags) or not models:
-        raise SpecError(diags, {file: text.splitlines()})
+        raise SpecError(diags, {file: text.split("\n")})  # lines as the lexer counts them: only "\n" ends one
     return Net(select(models, model, file), [d for d in diags if d.severity == "warning"],
-               {file: text.splitlines()})
+               {file: text.split("\n")})
 
 
 def load_weights(path) -> dict:

@@ -66,7 +66,7 @@ class Binder:
         return out if ok else ERR
 
     def value(self, owner, name, typ, v, span):
-        if v is ERR:
+        if _has_err(v):
             return ERR
         if isinstance(v, Sym) and not _takes_symbols(typ):
             if any(v.name in table for table in REGISTRIES.values()):  # relu where a number belongs
@@ -104,6 +104,13 @@ class Binder:
         if bound is ERR:
             raise Reported
         return ir.Ref(kind, entry.name, tuple(bound.items()))
+
+
+def _has_err(v) -> bool:
+    """An ERR inside a value (a bad literal in a tuple, `(1e999, 2)`) is already reported."""
+    if isinstance(v, (list, tuple)):
+        return any(_has_err(x) for x in v)
+    return v is ERR
 
 
 def _takes_symbols(typ) -> bool:

@@ -14,7 +14,7 @@ from . import syntax as S
 from .args import Binder
 from .diagnostics import diag, suggest
 from .registry import LAYERS, ShapeError
-from .registry.types import Bool, FCall, Int, Shape, Str, Sym
+from .registry.types import INT_MAX, Bool, FCall, Int, Shape, Str, Sym
 from .values import ERR, QMARK, DefValue, DictVal, LayerClass, LayerValue, show
 
 # TensorFlow runs a layer only if its name is a valid scope name (and '/' would split the
@@ -218,6 +218,10 @@ class ModelBuilder:
             params = defn.params(layer.args, types)
         except ShapeError as e:
             return self.err(vspan if len(items) == 1 else span, e.code, detail=str(e))
+        huge = _too_big(outs, params)
+        if huge:
+            return self.err(span, "shape", detail=f"{defn.name} would give {huge}; no backend can index more "
+                                                  "than 2**63 - 1 values")
         if not layer.nodes:
             layer.params = params
         elif [p.shape for p in params] != [p.shape for p in layer.params]:
@@ -334,7 +338,7 @@ class ModelBuilder:
             elif isinstance(v, Sym):
                 self.err(d.span, "name-defined", name=v.name, hint=suggest(v.name, self.globals))
                 dims.append(None)
-            elif isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            elif isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= INT_MAX:
                 if v is not ERR:
                     self.err(d.span, "shape", detail=f"a dimension is a positive integer or ?, got {show(v)}")
                 dims.append(None)
@@ -344,6 +348,21 @@ class ModelBuilder:
         self.inputs.append(tensor)
         self.input_spans[name] = stmt.span
         return tensor
+
+
+def _too_big(outs, params) -> str:
+    """What of a layer's outputs and weights would exceed int64 elements ('' if none): products of
+    int64 dimensions are unbounded, and no backend could index them (or print them: str() of an int
+    over 4300 digits raises)."""
+    named = [("an output of more values per sample", t.shape) for t in outs]
+    named += [(f"a weight '{p.name}' of more values", p.shape) for p in params]
+    for what, shape in named:
+        n = 1
+        for d in shape:
+            n *= d or 1
+            if n > INT_MAX:
+                return what
+    return ""
 
 
 def _state_hint(value) -> str:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 from . import builder as B
 from . import ir
 from . import syntax as S
 from .builder import ModelBuilder
 from .compile_check import check_compile, check_fit
 from .diagnostics import Span, diag, suggest
-from .registry.types import FCall, Sym
-from .values import ERR, DictVal, LayerClass, LayerValue
+from .registry.types import INT_MAX, FCall, Sym
+from .values import ERR, DictVal, LayerClass, LayerValue, show
 
 CONSTANT = (int, float, str, bool, type(None), list, tuple, Sym, FCall, DictVal)
 
@@ -47,10 +49,14 @@ def check_file(tree: S.File, file: str, defines: dict, diags: list) -> dict[str,
 
 def _lets(lets, defines, defs, file, diags) -> dict:
     known = {x.name for x in lets}
-    for name in defines:
+    for name, value in defines.items():
         if name not in known:
             diags.append(diag(Span(file, 0, 0), "define", detail=f"-D {name}: the spec has no `let {name}`"
                               + suggest(name, known)))
+        elif not _representable(value):  # from Python: defines={"n": 10**400} (a -D is read as a literal)
+            diags.append(diag(Span(file, 0, 0), "define", detail=f"-D {name}: {show(value)} is out of range; "
+                              "numbers are 64-bit integers and finite 64-bit floats, as in a spec"))
+            defines = {**defines, name: ERR}
     env: dict = {}
     evaluator = ModelBuilder(file, env, defs, set(), diags)
     for let in lets:
@@ -69,6 +75,17 @@ def _lets(lets, defines, defs, file, diags) -> dict:
             value = ERR
         env[let.name] = value
     return env
+
+
+def _representable(v) -> bool:
+    """Whether every number in ``v`` is one a spec literal could be: int64, or a finite float."""
+    if isinstance(v, (list, tuple)):
+        return all(_representable(x) for x in v)
+    if isinstance(v, dict):
+        return all(_representable(x) for x in v.values())
+    if isinstance(v, float):
+        return math.isfinite(v)
+    return not isinstance(v, int) or abs(v) <= INT_MAX
 
 
 def _recursion(defs: dict, diags: list) -> set:

@@ -52,7 +52,10 @@ def defines_of(args) -> dict:
         name, eq, value = item.partition("=")
         if not eq or not name.isidentifier():
             raise UsageError(f"-D expects NAME=VALUE, got {item!r}")
-        out[name] = parse_define(value)
+        try:
+            out[name] = parse_define(value)
+        except ValueError as e:  # a number out of range: 99999999999999999999, 1e999
+            raise UsageError(f"-D {name}: {e}") from None
     return out
 
 

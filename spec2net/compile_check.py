@@ -3,6 +3,8 @@ metrics, and fit()'s arguments, checked against the model's outputs."""
 
 from __future__ import annotations
 
+import math
+
 from . import ir
 from .args import Reported
 from .diagnostics import diag, suggest
@@ -108,8 +110,10 @@ def _weights(b, entry, outs):
         kspan = value.spans.get(key, span) if isinstance(value, DictVal) else span
         if key not in outs:
             return b.err(kspan, "compile", detail=f"loss_weights key '{key}' names no output{suggest(key, outs)}")
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-            return b.err(kspan, "compile", detail=f"loss weight of '{key}' must be a number >= 0")
+        if v is ERR:
+            return ERR
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:
+            return b.err(kspan, "compile", detail=f"loss weight of '{key}' must be a finite number >= 0")
         out[key] = float(v)
     return out
 

@@ -79,7 +79,10 @@ class Diagnostic:
             where += f":{self.span.line}:{self.span.col}"
         out = f"{where}: {self.severity}: {self.message} [{self.code}]"
         if self.span and source_lines and 0 < self.span.line <= len(source_lines):
-            text = source_lines[self.span.line - 1].rstrip("\r\n").expandtabs(1)
+            # One character per column, so the caret stays under its column: a tab is one blank,
+            # and a control or separator character (U+2028 would break the line) shows as '?'.
+            text = "".join(c if c.isprintable() else " " if c == "\t" else "?"
+                           for c in source_lines[self.span.line - 1].rstrip("\r\n"))
             width = 1
             if self.span.end_line == self.span.line and self.span.end_col > self.span.col:
                 width = self.span.end_col - self.span.col
@@ -89,7 +92,13 @@ class Diagnostic:
 
 def diag(span: Span | None, code: str, severity: str = "error", **fields) -> Diagnostic:
     """Build a Diagnostic from the message registry: ``diag(span, "no-output", name="m")``."""
-    return Diagnostic(span, code, MESSAGES[code].format(**fields), severity)
+    return Diagnostic(span, code, one_line(MESSAGES[code].format(**fields)), severity)
+
+
+def one_line(text: str) -> str:
+    """``text`` with every non-printable character escaped (``\\n``, ``\\u2028``), so that a message
+    quoting the spec (a string, a dict key) stays on the one line ``FILE:LINE:COL: error: ...``."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @dataclass

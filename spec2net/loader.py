@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import gc
+import re
 import sys
 import threading
 from pathlib import Path
 
-from . import ir
+from . import ir, literals
 from .checker import check_file
 from .diagnostics import Diagnostic, Span, SpecError, diag, suggest
 from .parser import parse
@@ -20,13 +22,21 @@ def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
     data = Path(path).read_bytes()  # OSError is the caller's (a usage error, exit 2)
     if b"\0" in data:
         return None, [diag(Span(name, 1, 1), "binary")]
+    # The BOM is dropped by hand: "utf-8-sig" would count an error's position from after it.
+    body = data.removeprefix(codecs.BOM_UTF8)
     try:
-        text = data.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        return None, [diag(Span(name, line, col), "encoding", detail=f"byte 0x{data[e.start]:02x}")]
+        line = body[: e.start].count(b"\n") + 1
+        start = body.rfind(b"\n", 0, e.start) + 1
+        col = len(body[start: e.start].decode("utf-8")) + 1  # in characters, as the lexer counts them
+        return None, [diag(Span(name, line, col), "encoding", detail=f"byte 0x{body[e.start]:02x}")]
     return text, []
+
+
+# The grammar's NUMBER and NAME, so -D reads a value as a spec would: `1_000` is a string, `inf` a name.
+NUMBER = re.compile(r"-?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?")
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def parse_define(text: str):
@@ -36,12 +46,9 @@ def parse_define(text: str):
     low = {"true": True, "false": False, "none": None}
     if text in low:
         return low[text]
-    for conv in (int, float):
-        try:
-            return conv(text)
-        except ValueError:
-            pass
-    return Sym(text) if text.isidentifier() else text
+    if NUMBER.fullmatch(text):
+        return literals.number(text)  # LiteralError (a ValueError) out of int64/float64 range, as in a spec
+    return Sym(text) if NAME.fullmatch(text) else text
 
 
 def check_text(text: str, file: str, defines: dict | None = None) -> tuple[dict, list[Diagnostic]]:
@@ -116,7 +123,7 @@ def select(models: dict, model: str | None, file: str) -> ir.Model:
 def load_model(path, model=None, defines=None) -> tuple[ir.Model, list[Diagnostic], list[str]]:
     """Check a file and pick one model; raise SpecError with every error of the file."""
     text, diags = read_source(path)
-    lines = text.splitlines() if text is not None else []
+    lines = text.split("\n") if text is not None else []  # as the lexer counts lines: "\r" or "\u2028" end none
     models = {}
     if text is not None:
         models, diags = check_text(text, str(path), defines)

@@ -5,7 +5,6 @@ Diagnostics; a Lark exception never reaches the user."""
 
 from __future__ import annotations
 
-import ast as pyast
 import re
 from functools import lru_cache
 from importlib import resources
@@ -14,8 +13,10 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.lexer import Lexer
 
+from . import literals
 from . import syntax as S
 from .diagnostics import Diagnostic, Span, diag
+from .values import ERR
 
 OPENERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
 CLOSERS = {v: k for k, v in OPENERS.items()}
@@ -122,6 +123,7 @@ class _Build(Transformer):
     """Callbacks run at each LALR reduction; ``self.file`` names the source."""
 
     file = "<spec>"
+    problems: list  # errors in literals, found while parsing; they do not stop the parse
 
     def _s(self, first, last=None):
         return _span_of(self.file, first, last)
@@ -131,29 +133,38 @@ class _Build(Transformer):
         return S.Name(_tok_span(self.file, c[0]), str(c[0]))
 
     def number(self, c):
-        text = str(c[0])
-        is_int = not any(ch in text for ch in ".eE")
-        return S.Const(_tok_span(self.file, c[0]), int(text) if is_int else float(text))
+        return S.Const(_tok_span(self.file, c[0]), self._literal(literals.number, c[0]))
 
     def string(self, c):
-        return S.Const(_tok_span(self.file, c[0]), pyast.literal_eval(str(c[0])))
+        return S.Const(_tok_span(self.file, c[0]), self._literal(literals.string, c[0]))
+
+    def _literal(self, convert, tok):
+        """The literal's value; if it has none (1e999, "\\q"), ERR and an error for the checker to report."""
+        try:
+            return convert(str(tok))
+        except literals.LiteralError as e:
+            self.problems.append(diag(_tok_span(self.file, tok), "syntax", detail=str(e)))
+            return ERR
 
     def true(self, c):
-        return S.Const(self._fake(), True)
+        return S.Const(self._fake("TRUE"), True)
 
     def false(self, c):
-        return S.Const(self._fake(), False)
+        return S.Const(self._fake("FALSE"), False)
 
     def none(self, c):
-        return S.Const(self._fake(), None)
+        return S.Const(self._fake("NONE"), None)
 
     def unknown(self, c):
-        return S.Unknown(self._fake())
+        return S.Unknown(self._fake("QMARK"))
 
-    def _fake(self):
-        # Keyword literals are filtered from the children; the enclosing
-        # rule's span is used for messages, so this one is only a fallback.
-        return Span(self.file, self._last.line, self._last.column, self._last.end_line, self._last.end_column)
+    def _fake(self, kind=None):
+        # Keyword literals are filtered from the children. LALR reduces one once it has read the
+        # next token, so the literal is usually the token before the last (the last at the end).
+        tok = self._last
+        if kind is not None and tok.type != kind and self._prev is not None and self._prev.type == kind:
+            tok = self._prev
+        return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
 
     def list(self, c):
         items = [x for x in c if x is not None]
@@ -170,7 +181,8 @@ class _Build(Transformer):
 
     def pair(self, c):
         key = c[0]
-        text = pyast.literal_eval(str(key)) if key.type == "STRING" else str(key)
+        text = self._literal(literals.string, key) if key.type == "STRING" else str(key)
+        text = str(key)[1:-1] if text is ERR else text
         return (text, _tok_span(self.file, key), c[1])
 
     def kwarg(self, c):
@@ -250,15 +262,16 @@ class _Build(Transformer):
 
 
 class _Tracking(SepPostLex):
-    """Remembers the last token handed to the parser, for spans of keyword literals."""
+    """Remembers the last two tokens handed to the parser, for spans of keyword literals."""
 
     def __init__(self, builder: _Build):
         super().__init__()
         self.builder = builder
 
     def process(self, stream):
+        self.builder._prev = self.builder._last = None
         for tok in super().process(stream):
-            self.builder._last = tok
+            self.builder._prev, self.builder._last = self.builder._last, tok
             yield tok
 
 
@@ -275,7 +288,7 @@ class Parser:
                          transformer=self.builder, maybe_placeholders=True, cache=False)
 
     def parse(self, text: str, file: str) -> tuple[S.File | None, list[Diagnostic]]:
-        self.builder.file = file
+        self.builder.file, self.builder.problems = file, []
         try:
             return self.lark.parse(text), []
         except UnexpectedInput as err:
@@ -336,11 +349,16 @@ def parse(text: str, file: str = "<spec>") -> tuple[S.File | None, list[Diagnost
     open ``(`` or ``[``, opening or closing no block), that line is blanked and the text
     parsed again, so independent mistakes on several lines are all reported; any other
     error ends the search, since guessing past it would report errors that are not there.
+
+    Without a syntax error the tree comes back with the errors of its literals (``1e999``,
+    ``"\\q"``, whose values are ERR in the tree), for the checker to report with its own.
     """
     global _PARSER
     if _PARSER is None:
         _PARSER = Parser()
     tree, diags = _PARSER.parse(text, file)
+    if tree is not None:
+        return tree, list(_PARSER.builder.problems)
     found = list(diags)
     while diags and len(found) < MAX_SYNTAX_ERRORS:
         line = diags[0].span.line
@@ -353,7 +371,7 @@ def parse(text: str, file: str = "<spec>") -> tuple[S.File | None, list[Diagnost
         if diags and diags[0].span.line <= line:
             break  # no progress: the rest would be guesses
         found += diags
-    return (tree if not found else None), found
+    return None, found
 
 
 def _depths(line: str) -> tuple[int, int]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from . import ir
 from .registry import LayerDef
-from .registry.types import FCall, Sym
+from .registry.types import INT_MAX, FCall, Sym
 
 
 class _Err:
@@ -53,7 +53,9 @@ def show(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return '"' + "".join(_escape(c) for c in v) + '"'
+    if isinstance(v, int) and abs(v) > INT_MAX:  # only from Python (defines=); repr() fails past 4300 digits
+        return f"an integer of {v.bit_length()} bits"
     if isinstance(v, Sym):
         return v.name
     if isinstance(v, FCall):
@@ -71,3 +73,10 @@ def show(v) -> str:
     if isinstance(v, ir.Ref):
         return str(v)
     return repr(v)
+
+
+def _escape(c: str) -> str:
+    """One character of a string as spec source writes it: a message never breaks across lines."""
+    if c in '\\"':
+        return "\\" + c
+    return c if c.isprintable() else repr(c)[1:-1]  # "\\n", "\\x00", "\\u2028"

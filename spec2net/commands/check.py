@@ -22,7 +22,7 @@ def run(args) -> int:
             text, diags = read_source(file)
         except OSError as e:
             raise UsageError(f"{file}: cannot read: {e.strerror or e}") from None
-        lines = text.splitlines() if text is not None else []
+        lines = text.split("\n") if text is not None else []  # as the lexer counts lines
         models = {}
         if text is not None:
             models, diags = check_text(text, file, defines)

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 REQUIRED = object()
+INT_MAX = 2**63 - 1  # the largest integer every backend holds (int64)
 
 
 class ArgError(Exception):
@@ -56,6 +57,8 @@ class Int(ArgType):
         v = int(v)
         if (self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi):
             raise ArgError("arg-range", self.expected)
+        if abs(v) > INT_MAX:  # Dense(1e30): integral, but no backend holds it
+            raise ArgError("arg-range", "an integer that fits in 64 bits")
         return v
 
 
@@ -125,7 +128,7 @@ class Shape(ArgType):
         for d in v:
             if isinstance(d, bool) or not isinstance(d, int):
                 raise ArgError("arg-type", self.expected)
-            if d < 1 and not (self.minus_one and d == -1):
+            if (d < 1 and not (self.minus_one and d == -1)) or d > INT_MAX:
                 raise ArgError("arg-range", self.expected)
             dims.append(d)
         if dims.count(-1) > 1:
