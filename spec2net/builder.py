@@ -13,7 +13,7 @@ from . import ir
 from . import syntax as S
 from .args import Binder
 from .diagnostics import diag, suggest
-from .registry import LAYERS, ShapeError
+from .registry import LAYERS, REGISTRIES, ShapeError
 from .registry.types import INT_MAX, Bool, FCall, Int, Shape, Str, Sym
 from .values import ERR, QMARK, DefValue, DictVal, LayerClass, LayerValue, show
 
@@ -200,8 +200,12 @@ class ModelBuilder:
         value, vspan = pos[0]
         items = value if isinstance(value, (list, tuple)) and defn.merge else [value]
         if isinstance(value, (list, tuple)) and not defn.merge:
-            what = "a list" if isinstance(value, list) else "a tuple of several tensors"
-            return self.err(vspan, "not-tensor", detail=f"{defn.name} takes one tensor, got {what}")
+            what = "a list" if isinstance(value, list) else f"a tuple of {len(value)} tensors"
+            first = value[0] if isinstance(value, tuple) and value else None
+            hint = ""
+            if isinstance(first, ir.Tensor) and first.producer and first.producer.layer.args.get("return_state"):
+                hint = f"; unpack it first: {', '.join('abcdef'[:len(value)])} = ... (the output, then the states)"
+            return self.err(vspan, "not-tensor", detail=f"{defn.name} takes one tensor, got {what}{hint}")
         if not isinstance(value, (list, tuple)) and defn.merge:
             return self.err(vspan, "not-tensor", detail=f"{defn.auto_name} takes a list of tensors, "
                                                         f"like {defn.auto_name}([a, b])")
@@ -243,7 +247,10 @@ class ModelBuilder:
         if isinstance(v, tuple) and v and all(isinstance(x, ir.Tensor) for x in v):
             return self.err(span, "unpack", detail=f"this layer gives {len(v)} tensors; unpack them first: "
                                                    f"{', '.join(['a', 'b', 'c'][:len(v)])} = ...")
-        return self.err(span, "not-tensor", detail=f"expected a tensor, got {show(v)}")
+        hint = ""
+        if isinstance(v, FCall) and v.name in REGISTRIES["activation"]:
+            hint = f"; an activation is applied by a layer: Activation({v.name})(x), or activation={v.name}"
+        return self.err(span, "not-tensor", detail=f"expected a tensor, got {show(v)}{hint}")
 
     # -- def blocks -------------------------------------------------------------------
     def call_def(self, d, pos, kw, span):
@@ -289,7 +296,7 @@ class ModelBuilder:
             self.stack.pop()
             self.call_spans.pop()
             self.cur_env = outer
-        return self.err(d.span, "statement", detail=f"def '{d.name}' ends without `return`")
+        return ERR  # a def without `return`: reported once, where it is declared
 
     # -- statements -------------------------------------------------------------------
     def statement(self, stmt, env, in_def=None):

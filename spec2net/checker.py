@@ -10,6 +10,7 @@ from . import syntax as S
 from .builder import ModelBuilder
 from .compile_check import check_compile, check_fit
 from .diagnostics import Span, diag, suggest
+from .registry import REGISTRIES
 from .registry.types import INT_MAX, FCall, Sym
 from .values import ERR, DictVal, LayerClass, LayerValue, show
 
@@ -23,9 +24,9 @@ def check_file(tree: S.File, file: str, defines: dict, diags: list) -> dict[str,
     for item in tree.items:
         if isinstance(item, S.Def):
             if item.name in defs:
-                diags.append(diag(item.span, "duplicate-name", name=item.name, model="(top level)",
-                                  other=defs[item.name].span))
-            defs[item.name] = item
+                diags.append(diag(item.span, "duplicate-def", name=item.name, other=defs[item.name].span))
+            else:  # the first one counts, as the message says the second is the extra one
+                defs[item.name] = item
         elif isinstance(item, S.Model):
             if item.name in models:
                 diags.append(diag(item.name_span, "duplicate-model", name=item.name,
@@ -57,11 +58,17 @@ def _lets(lets, defines, defs, file, diags) -> dict:
             diags.append(diag(Span(file, 0, 0), "define", detail=f"-D {name}: {show(value)} is out of range; "
                               "numbers are 64-bit integers and finite 64-bit floats, as in a spec"))
             defines = {**defines, name: ERR}
+        elif isinstance(value, Sym) and value.name not in known and not any(
+                value.name in table for table in REGISTRIES.values()):
+            defines = {**defines, name: value.name}  # -D nm=encoder: a word that names no function is a string
     env: dict = {}
     evaluator = ModelBuilder(file, env, defs, set(), diags)
     for let in lets:
         if let.name in defines:
-            env[let.name] = defines[let.name]
+            value = defines[let.name]
+            if isinstance(value, Sym) and value.name in env:  # -D units=width: the value of an earlier let
+                value = env[value.name]
+            env[let.name] = value
             continue
         try:
             value = evaluator.eval(let.value, env)
@@ -111,7 +118,12 @@ def _recursion(defs: dict, diags: list) -> set:
 
 
 def _dead_code(d: S.Def, diags: list) -> None:
-    """A def ends at its `return`; statements after it would silently never run."""
+    """A def ends at its `return`; statements after it would silently never run, and a def
+    without one would give nothing to its callers (reported once, called or not)."""
+    if not any(isinstance(stmt, S.Return) for stmt in d.body):
+        diags.append(diag(d.span, "statement", detail=f"def '{d.name}' has no `return`; a def ends with "
+                          "`return VALUE`"))
+        return
     for i, stmt in enumerate(d.body[:-1]):
         if isinstance(stmt, S.Return):
             diags.append(diag(d.body[i + 1].span, "statement", detail=f"this statement follows the `return` of "
@@ -158,8 +170,9 @@ def build_model(m: S.Model, b: ModelBuilder, diags: list) -> ir.Model:
         _sequential(m, b, seq_layers, outputs)
     elif not any(isinstance(s, S.Output) for s in m.body):
         b.err(m.name_span, "no-output", name=m.name)
-    model = _finish(m, b, outputs, diags)
-    complete = len(model.outputs) == sum(isinstance(s, S.Output) for s in m.body) or m.kind == "sequential"
+    complete = len(outputs) == sum(isinstance(s, S.Output) for s in m.body) or m.kind == "sequential"
+    # Only when every output was built: what feeds a failed output only would look unused.
+    model = _finish(m, b, outputs, diags, warn_unused=complete)
     if "compile" in sections and model.outputs and complete:  # else its keys would only echo those errors
         model.compile = check_compile(sections["compile"], model, b, env)
     if "fit" in sections:
@@ -169,7 +182,12 @@ def build_model(m: S.Model, b: ModelBuilder, diags: list) -> ir.Model:
 
 def _input(m, stmt, b, env):
     if stmt.name is None and m.kind == "model":
-        b.err(stmt.span, "statement", detail="an input of a model needs a name: input NAME: float32[...]")
+        if stmt.dtype and stmt.dtype not in B.DTYPES:  # `input x [4]`: the name was read as a dtype
+            b.err(stmt.dtype_span, "statement", detail=f"expected ':' after the input's name: "
+                                                       f"input {stmt.dtype}: [...]")
+            env[stmt.dtype] = ERR  # uses of the name would only repeat this error
+        else:
+            b.err(stmt.span, "statement", detail="an input of a model needs a name: input NAME: float32[...]")
         return
     name = stmt.name or "input"
     if m.kind == "sequential" and b.inputs:
@@ -243,7 +261,7 @@ def _sequential(m, b, seq_layers, outputs):
         outputs.append(ir.Output("output", current, m.name_span))
 
 
-def _finish(m, b, outputs, diags) -> ir.Model:
+def _finish(m, b, outputs, diags, warn_unused=True) -> ir.Model:
     used_nodes, used_inputs = set(), set()
     todo = [o.tensor for o in outputs]
     while todo:
@@ -254,20 +272,22 @@ def _finish(m, b, outputs, diags) -> ir.Model:
             used_nodes.add(id(t.producer))
             todo.extend(t.producer.inputs)
     for t in b.inputs:
-        if id(t) not in used_inputs and outputs:
+        if id(t) not in used_inputs and outputs and warn_unused:
             diags.append(diag(b.input_spans[t.input_name], "unused-input", "warning", name=t.input_name))
     nodes = [n for n in b.nodes if id(n) in used_nodes]
     layers = [layer for layer in b.layers if any(id(n) in used_nodes for n in layer.nodes)]
     kept = {id(layer) for layer in layers}  # a set: `layer in layers` made long models quadratic
     for layer in b.layers:
         # applied off the outputs' path, or declared and never applied (a failed call is already an error)
-        if id(layer) not in kept and outputs and (layer.nodes or id(layer) not in b.attempted):
+        if id(layer) not in kept and outputs and warn_unused and (layer.nodes or id(layer) not in b.attempted):
             diags.append(diag(layer.span, "unused-layer", "warning", name=layer.name))
     for layer in layers:
         layer.nodes = [n for n in layer.nodes if id(n) in used_nodes]
     seen = {name: span for name, span in b.input_spans.items()}
     for layer in layers:
         if layer.name in seen:
-            diags.append(diag(layer.span, "duplicate-name", name=layer.name, model=m.name, other=seen[layer.name]))
+            what = "an input and a layer are" if layer.name in b.input_spans else "two layers are"
+            diags.append(diag(layer.span, "duplicate-name", what=what, name=layer.name, model=m.name,
+                              other=seen[layer.name]))
         seen.setdefault(layer.name, layer.span)
     return ir.Model(m.name, m.kind, b.file, list(b.inputs), outputs, layers, nodes, span=m.name_span)

@@ -101,7 +101,8 @@ def _weights(b, entry, outs):
     value, span, _ = entry
     if isinstance(value, list):
         if len(value) != len(outs):
-            return b.err(span, "compile", detail=f"loss_weights lists {len(value)} numbers for {len(outs)} outputs")
+            return b.err(span, "compile", detail=f"loss_weights lists {_count(len(value), 'number')} for "
+                                                 f"{_count(len(outs), 'output')}")
         value = dict(zip(outs, value))
     if not isinstance(value, dict):
         return b.err(span, "compile", detail="loss_weights is a dict {output: weight} or a list")
@@ -135,3 +136,7 @@ def check_fit(section, b, env) -> dict | None:
     kw = [(k, kspan, v, vspan) for k, (v, vspan, kspan) in e.items()]
     bound = b.binder.bind("`fit`", FIT_ARGS, [], kw, section.span)
     return None if bound is ERR else bound
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -31,7 +31,8 @@ MESSAGES = {
     "recursion": "def '{name}' calls itself (through {path}); recursion is not allowed",
     "expansion": "{what} expands to more than {limit} layers and def calls (through {path}); "
                  "a def that calls others several times over grows exponentially",
-    "duplicate-name": "two layers are named '{name}' in model '{model}' (the other at {other})",
+    "duplicate-name": "{what} named '{name}' in model '{model}' (the other at {other})",
+    "duplicate-def": "def '{name}' is declared twice (the other at {other})",
     "duplicate-input": "input '{name}' is declared twice (the other at {other})",
     "duplicate-output": "output '{name}' is declared twice",
     "duplicate-model": "model '{name}' is declared twice (the other at {other})",

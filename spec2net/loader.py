@@ -20,6 +20,8 @@ def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
     """The file's text, or a clean diagnostic for an unreadable, binary or non-UTF-8 file."""
     name = str(path)
     data = Path(path).read_bytes()  # OSError is the caller's (a usage error, exit 2)
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _utf16_ascii(data):
+        return None, [diag(Span(name, 1, 1), "encoding", detail="it looks like UTF-16; save it as UTF-8")]
     if b"\0" in data:
         return None, [diag(Span(name, 1, 1), "binary")]
     # The BOM is dropped by hand: "utf-8-sig" would count an error's position from after it.
@@ -32,6 +34,12 @@ def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
         col = len(body[start: e.start].decode("utf-8")) + 1  # in characters, as the lexer counts them
         return None, [diag(Span(name, line, col), "encoding", detail=f"byte 0x{body[e.start]:02x}")]
     return text, []
+
+
+def _utf16_ascii(data: bytes) -> bool:
+    """ASCII text saved as UTF-16 without a BOM: a NUL after (or before) every character."""
+    head = data[:200]
+    return len(head) >= 8 and (head[1::2].count(0) == len(head) // 2 or head[0::2].count(0) == (len(head) + 1) // 2)
 
 
 # The grammar's NUMBER and NAME, so -D reads a value as a spec would: `1_000` is a string, `inf` a name.
@@ -115,8 +123,8 @@ def select(models: dict, model: str | None, file: str) -> ir.Model:
     if model is None:
         return list(models.values())[-1]
     if model not in models:
-        raise SpecError([diag(Span(file, 0, 0), "model", detail=f"no model named '{model}'"
-                              + suggest(model, models) + f"; the file declares {', '.join(models)}")])
+        raise SpecError([diag(Span(file, 0, 0), "model", detail=f"no model named '{model}' (the file declares "
+                              f"{', '.join(models)})" + suggest(model, models))])
     return models[model]
 
 

@@ -326,7 +326,7 @@ class Parser:
             # words ("a name") before punctuation and keywords
             names = sorted((n for n in names if not n.startswith("'_")), key=lambda n: (n.startswith("'"), n))
             want = ", ".join(names[:6]) + (" or ..." if len(names) > 6 else "")
-            detail = f"unexpected {found}" + (f"; expected {want}" if want else "")
+            detail = f"unexpected {found.removeprefix('the ')}" + (f"; expected {want}" if want else "")
         end = col + (len(str(tok.value)) if tok is not None and tok.type not in ("$END", "_SEP") else 1)
         return diag(Span(file, line, col, line, end), "syntax", detail=detail)
 

@@ -74,7 +74,7 @@ def test_define_overrides_a_let(capsys, spec):
 
 
 @pytest.mark.parametrize("argv,fragment", [(["-D", "N=5"], "the spec has no `let N`; did you mean 'n'?"),
-                                           (["--model", "frist"], "no model named 'frist'; did you mean 'first'?")])
+                                           (["--model", "frist"], "no model named 'frist' (the file declares first, second); did you mean 'first'?")])
 def test_define_or_model_that_names_nothing_is_a_spec_error(capsys, spec, argv, fragment):
     path = spec(TWO)
     code, _, err = run(capsys, "summary", path, *argv)
@@ -109,7 +109,10 @@ def test_argparse_usage_errors_exit_2(capsys):
 
 
 @pytest.mark.parametrize("data,fragment", [(b"", "file declares no model"), (b"\x00\x01\x02", "file looks binary"),
-                                           (b"model \xff", "not valid UTF-8 text (byte 0xff)")])
+                                           (b"model \xff", "not valid UTF-8 text (byte 0xff)"),
+                                           ("model m {}\n".encode("utf-16-le"), "it looks like UTF-16"),
+                                           ("model m {}\n".encode("utf-16-be"), "it looks like UTF-16"),
+                                           ("model m {}\n".encode("utf-16"), "it looks like UTF-16")])
 def test_empty_binary_and_non_utf8_files_exit_1(capsys, tmp_path, data, fragment):
     path = tmp_path / "x.net"
     path.write_bytes(data)

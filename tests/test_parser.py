@@ -38,6 +38,21 @@ def test_define_of_a_name_and_of_a_float():
     assert net.ir.layers[0].args["activation"].name == "tanh"
 
 
+@pytest.mark.parametrize(("text", "units", "name"), [
+    ("width", 5, "d"),  # a name of an earlier let: its value
+    ("tanh", None, "d"),  # a function: stays a function (an error for units, checked below)
+])
+def test_define_of_a_word(text, units, name):
+    spec = 'let width = 5\nlet units = 3\nlet nm = "d"\nmodel m { input x: [4]; output y = Dense(units, name=nm)(x) }'
+    parse = spec2net.loader.parse_define
+    if units is None:
+        with pytest.raises(spec2net.SpecError, match="expected a positive integer"):
+            spec2net.loads(spec, defines={"units": parse(text)})
+        return
+    net = spec2net.loads(spec, defines={"units": parse(text), "nm": parse("encoder")})  # a word: a string
+    assert [(layer.name, layer.args["units"]) for layer in net.ir.layers] == [("encoder", units)]
+
+
 def test_lets_see_earlier_lets():
     net = spec2net.loads("let a = 2\nlet b = a\nmodel m { input x: [b]; output x }")
     assert net.ir.inputs[0].type.shape == (2,)
