@@ -26,6 +26,7 @@ CASES = [(f"dense-{a}", "input x: float32[3]\n    y = Dense(4, activation=" + a 
     ("batchnorm", "input x: float32[4]\n    h = Dense(3)(x)\n    y = BatchNormalization(momentum=0.5)(h)", "mse"),
     ("batchnorm-axis1", SEQ + "\n    y = BatchNormalization(axis=1, center=false)(x)", "mse"),
     ("layernorm", SEQ + "\n    h = Dense(5)(x)\n    y = LayerNormalization(axis=[1, 2])(h)", "mse"),
+    ("layernorm-unsorted", SEQ + "\n    h = Dense(5)(x)\n    y = LayerNormalization(axis=[-1, 1])(h)", "mse"),
     ("concatenate", ("input a: float32[3]\n    input b: float32[2]\n    h = Dense(2)(a)\n"
                     "    y = concatenate([h, b, a])"), "mse"),
 ] + [(f"merge-{m}", "input a: float32[3]\n    input b: float32[3]\n    h = Dense(3)(a)\n"

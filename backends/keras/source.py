@@ -36,7 +36,7 @@ def build_source(model: ir.Model) -> str:
     """The generated module for ``model``: ``build_source(spec2net.load("mlp.net").ir)``."""
     spec = SpecLines(model.file)
     names = Names(model)
-    statements = input_statements(model, names) + layer_statements(model, names, spec)
+    statements = reserve_statements(model) + input_statements(model, names) + layer_statements(model, names, spec)
     said = {c for s in statements for c in s.comments}
     context = {
         "header": header(model, "keras"),
@@ -56,6 +56,44 @@ def build_source(model: ir.Model) -> str:
         context["fit_code"] = "FIT = " + render(fit, 0, len("FIT = "))
         context["fit_comment"] = "The spec's fit block, for model.fit(x, y, **FIT)."
     return _template().render(context)
+
+
+# The operations Keras's compute_mask methods add to a functional graph, named after their
+# functions: Embedding(mask_zero) -> not_equal; Concatenate with a masked input -> the six
+# below; an element-wise merge of masked inputs -> logical_or.
+_CONCAT_MASK_OPS = ("ones_like", "logical_or", "expand_dims", "zeros_like", "concatenate", "any")
+
+
+def mask_op_names(model: ir.Model) -> set:
+    ops = set()
+    for node in model.nodes:
+        kind = node.layer.type
+        if kind == "Embedding" and node.layer.args["mask_zero"]:
+            ops.add("not_equal")
+        elif kind == "Concatenate" and any(t.masked for t in node.inputs):
+            ops.update(_CONCAT_MASK_OPS)
+        elif LAYERS[kind].merge and all(t.masked for t in node.inputs):
+            ops.add("logical_or")
+    return ops
+
+
+def reserve_statements(model: ir.Model) -> list:
+    """Keras names those mask operations automatically (``concatenate``, ``concatenate_1``, ...),
+    skipping only the names it handed out itself, so a layer or input named like one of them
+    (Concatenate's own automatic name is ``concatenate``) makes Keras refuse the model: "The name
+    "concatenate" is used 2 times in the model". Counting those names as handed out avoids it."""
+    ops, counts = mask_op_names(model), {}
+    for name in [t.input_name for t in model.inputs] + [layer.name for layer in model.layers]:
+        stem, _, k = name.rpartition("_")
+        stem, k = (stem, int(k) + 1) if stem and k.isdigit() else (name, 1)
+        if stem in ops:
+            counts[stem] = max(counts.get(stem, 0), k)
+    if not counts:
+        return []
+    code = (f"for name, count in {py_literal(tuple(sorted(counts.items())))}:\n{' ' * 2 * INDENT}"
+            f"for _ in range(count):\n{' ' * 3 * INDENT}keras.backend.get_uid(name)")
+    return [Statement(code, ["Keras names the operations computing masks after their functions, skipping only the",
+                             "names it gave out itself: count the names of this model's layers as given out"])]
 
 
 def _template() -> jinja2.Template:

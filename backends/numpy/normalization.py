@@ -11,11 +11,13 @@ def _axes(axis, ndim) -> tuple:
     return tuple(sorted(a % ndim for a in (axis if isinstance(axis, tuple) else (axis,))))
 
 
-def _bcast(v, ndim, axes):
-    """A parameter of the normalized axes' shape, shaped to broadcast against the input."""
-    shape = [1] * ndim
-    for a, d in zip(axes, v.shape):
-        shape[a] = d
+def _bcast(v, x_shape, axes):
+    """A parameter of the normalized axes, reshaped (not transposed) to broadcast against the input,
+    as keras.ops.layer_normalization does: its shape lists the axes in the order Keras sorts them
+    as written (axis=[1, -1] gives (last, first)), its values are in the input's order."""
+    shape = [1] * len(x_shape)
+    for a in axes:
+        shape[a] = x_shape[a]
     return v.reshape(shape)
 
 
@@ -46,8 +48,8 @@ class BatchNormalization(Kernel):
         x, a, w = xs[0], c.a, c.w
         axes = _axes(a["axis"], x.ndim)
         red = tuple(i for i in range(x.ndim) if i not in axes)
-        gamma = _bcast(w["gamma"], x.ndim, axes) if a["scale"] else None
-        beta = _bcast(w["beta"], x.ndim, axes) if a["center"] else None
+        gamma = _bcast(w["gamma"], x.shape, axes) if a["scale"] else None
+        beta = _bcast(w["beta"], x.shape, axes) if a["center"] else None
         if c.training and c.layer.trainable:
             if c.masks[0] is None:
                 mean = x.mean(axis=red, keepdims=True)
@@ -59,8 +61,8 @@ class BatchNormalization(Kernel):
             c.updates["moving_variance"] = (w["moving_variance"] * mom
                                             + var.reshape(w["moving_variance"].shape) * (1.0 - mom))
         else:
-            mean = _bcast(w["moving_mean"], x.ndim, axes)
-            var = _bcast(w["moving_variance"], x.ndim, axes)
+            mean = _bcast(w["moving_mean"], x.shape, axes)
+            var = _bcast(w["moving_variance"], x.shape, axes)
         y = _normalize(x, mean, var, a["epsilon"], gamma, beta)
         return [y], ((x, mean, var) if c.keep else None)
 
@@ -72,7 +74,7 @@ class LayerNormalization(Kernel):
         axes = _axes(a["axis"], x.ndim)
         mean = x.mean(axis=axes, keepdims=True)
         var = np.square(x - mean).mean(axis=axes, keepdims=True)
-        gamma = _bcast(w["gamma"], x.ndim, axes) if a["scale"] else None
-        beta = _bcast(w["beta"], x.ndim, axes) if a["center"] else None
+        gamma = _bcast(w["gamma"], x.shape, axes) if a["scale"] else None
+        beta = _bcast(w["beta"], x.shape, axes) if a["center"] else None
         y = _normalize(x, mean, var, a["epsilon"], gamma, beta)
         return [y], ((x, mean, var) if c.keep else None)

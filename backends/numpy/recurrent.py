@@ -129,8 +129,7 @@ class LSTM(_Recurrent):
             ract(z[:, 3 * u:], out=z[:, 3 * u:])
             c_new = z[:, u:2 * u] * cs
             c_new += z[:, :u] * z[:, 2 * u:3 * u]
-            h_new = act(c_new)
-            h_new *= z[:, 3 * u:]
+            h_new = act(c_new) * z[:, 3 * u:]  # a new array: a linear activation returns c_new itself
             cs, h = _hold(mt, t, c_new, cs), _hold(mt, t, h_new, h)
             if seq is not None:
                 seq[t] = h

@@ -49,9 +49,12 @@ class Embedding(Emitter):
         return ("keep_rows",) if _sparse_gradient(layer) else ()
 
     def forward(self, c):
-        lines = [f"{c.outs[0]} = {c.mod}({c.ins[0]})"]
+        # Keras casts ids of any other integer dtype to int32 (layers/core/embedding.py);
+        # torch's embedding refuses them (uint8, int16, ...), so they become int64 here
+        ids = c.ins[0] if c.node.inputs[0].type.dtype in ("int32", "int64") else f"{c.ins[0]}.long()"
+        lines = [f"{c.outs[0]} = {c.mod}({ids})"]
         if _sparse_gradient(c.layer):
-            lines.append(f"_keep_rows({c.mod}.weight, {c.ins[0]}, {c.outs[0]})")
+            lines.append(f"_keep_rows({c.mod}.weight, {ids}, {c.outs[0]})")
         return lines
 
     def out_mask(self, c, index):

@@ -2,7 +2,9 @@
 
 Masks merge as Keras 3's compute_mask does: an element-wise merge ORs its
 inputs' masks (none if an input has none); concatenate ORs them over the last
-axis after concatenating them along its own axis.
+axis after concatenating them along its own axis. In maximum, minimum and
+multiply, masks also change the values, as in Keras 3 (masked-out values are
+skipped).
 """
 
 from __future__ import annotations
@@ -28,11 +30,50 @@ _OPS = {
 }
 
 
+def _valid(mask: str) -> str:
+    return f"{mask}[..., None]"  # a Keras mask has no feature axis: (batch, steps) -> (batch, steps, 1)
+
+
+def _masked_pick(c, left_wins: str) -> list[str]:
+    """Keras 3's masked Maximum/Minimum (base_merge._apply_merge_op_and_or_mask), left to
+    right: a masked-out value never wins, and where both are masked out the running result
+    passes; torch.where sends each gradient to the operand taken."""
+    out = c.outs[0]
+    lines, valid = [f"{out} = {c.ins[0]}"], c.in_masks[0] and _valid(c.in_masks[0])
+    for x, m in zip(c.ins[1:], c.in_masks[1:]):
+        take = f"~({out} {left_wins} {x})"
+        if valid:
+            take = f"~({valid}) | {take}"
+        if m:
+            take = f"{_valid(m)} & ({take})"
+        lines.append(f"{out} = torch.where({take}, {x}, {out})")
+        valid = f"{valid} | {_valid(m)}" if valid and m else None
+    return lines
+
+
+def _masked_product(c) -> list[str]:
+    """Keras 3's masked Multiply: a masked-out value counts as 1; when every input has a mask,
+    the product is 0 where all of them are masked out."""
+    factors = [x if m is None else f"torch.where({_valid(m)}, {x}, 1.0)" for x, m in zip(c.ins, c.in_masks)]
+    lines = [f"{c.outs[0]} = {' * '.join(factors)}"]
+    if all(c.in_masks):
+        valid = " | ".join(_valid(m) for m in c.in_masks)
+        lines.append(f"{c.outs[0]} = torch.where({valid}, {c.outs[0]}, 0.0)")
+    return lines
+
+
+# Keras 3 lets masks change these merges' values, not only their output masks
+_MASKED = {"Maximum": lambda c: _masked_pick(c, ">="), "Minimum": lambda c: _masked_pick(c, "<="),
+           "Multiply": _masked_product}
+
+
 class ElementWise(Emitter):
     def __init__(self, op):
         self.op = op
 
     def forward(self, c):
+        if any(c.in_masks) and c.layer.type in _MASKED:
+            return _MASKED[c.layer.type](c)
         return [f"{c.outs[0]} = {self.op(c.ins)}"]
 
     def out_mask(self, c, index):

@@ -44,7 +44,9 @@ class BatchNormalization(Emitter):
 
     def forward(self, c):
         mask = f", {c.mask}" if c.mask else ""
-        return [f"{c.outs[0]} = {c.mod}({c.ins[0]}{mask})"]
+        # Keras runs a BatchNormalization with trainable=false in inference mode, also in training
+        mod = c.mod if c.layer.trainable else f"{c.mod}.train(False)"
+        return [f"{c.outs[0]} = {mod}({c.ins[0]}{mask})"]
 
 
 @register("LayerNormalization")
@@ -53,6 +55,8 @@ class LayerNormalization(Emitter):
 
     def module(self, layer, ins):
         axes, _, feature, view = _geometry(layer, ins)
+        if layer.params:  # Keras's gamma/beta shape: the axes sorted as written (view reshapes them)
+            feature = tuple(layer.params[0].shape)
         a = layer.args
         return (f"KerasLayerNorm({py_literal(feature)}, {py_literal(axes)}, {py_literal(view)}, "
                 f"epsilon={py_literal(a['epsilon'])}, center={a['center']}, scale={a['scale']})")

@@ -41,7 +41,12 @@ class BatchNormalization(_Norm):
                ({"axis": 1, "scale": False}, [(F, (3, 4))]))
 
     def params(self, a, ins):
-        shape = self.feature_shape(a, ins[0])
+        # Keras sorts the axes as written before it reads their sizes (axis=[1, -1] on (4, 5) gives
+        # gamma (5, 4)); the values still follow the input's order, as Keras reshapes them.
+        t = ins[0]
+        written = a["axis"] if isinstance(a["axis"], tuple) else (a["axis"],)
+        self.axes(a, t)  # the checks
+        shape = tuple(t.shape[norm_axis(ax, len(t.shape), self.name)] for ax in sorted(written))
         out = []
         if a["scale"]:
             out.append(param("gamma", shape, a, "gamma_initializer", "gamma_regularizer"))
@@ -60,10 +65,16 @@ class LayerNormalization(_Norm):
     args = (Arg("axis", Axis(many=True), -1), Arg("epsilon", _EPS, 1e-3), Arg("center", Bool(), True),
             Arg("scale", Bool(), True), init_arg("beta_initializer", "zeros"),
             init_arg("gamma_initializer", "ones"), reg_arg("beta_regularizer"), reg_arg("gamma_regularizer"))
-    samples = (({}, [(F, (6,))]), ({"center": False}, [(F, (3, 4))]), ({"axis": [1, 2]}, [(F, (3, 4))]))
+    samples = (({}, [(F, (6,))]), ({"center": False}, [(F, (3, 4))]), ({"axis": [1, 2]}, [(F, (3, 4))]),
+               ({"axis": [-1, 1]}, [(F, (3, 4))]))  # Keras sorts the axes as written: gamma (4, 3)
 
     def params(self, a, ins):
-        shape = self.feature_shape(a, ins[0])
+        # Keras sorts the axes as written before it reads their sizes (axis=[1, -1] on (4, 5) gives
+        # gamma (5, 4)); the values still follow the input's order, as Keras reshapes them.
+        t = ins[0]
+        written = a["axis"] if isinstance(a["axis"], tuple) else (a["axis"],)
+        self.axes(a, t)  # the checks
+        shape = tuple(t.shape[norm_axis(ax, len(t.shape), self.name)] for ax in sorted(written))
         out = []
         if a["scale"]:
             out.append(param("gamma", shape, a, "gamma_initializer", "gamma_regularizer"))

@@ -6,6 +6,7 @@ import functools
 
 import numpy as np
 
+from ..merge import masked_product, pick_fold
 from .base import grad, unbroadcast
 
 
@@ -30,34 +31,33 @@ def average(c, xs, outs, cache, gys):
 
 @grad("Multiply")
 def multiply(c, xs, outs, cache, gys):
+    _, factors, valid = masked_product(xs, c.masks)
+    g = gys[0] if valid is None else np.where(valid, gys[0], 0)
     gs = []
-    for i in range(len(xs)):
-        others = [x for j, x in enumerate(xs) if j != i]
-        gs.append(gys[0] * functools.reduce(np.multiply, others))
+    for i, m in enumerate(c.masks):
+        gi = g * functools.reduce(np.multiply, [f for j, f in enumerate(factors) if j != i])
+        gs.append(gi if m is None else np.where(m[..., None], gi, 0))  # a masked-out factor was a constant 1
     return _each(xs, gs), {}
 
 
-def _fold_pick(op, prefer_left):
-    """Maximum/Minimum fold left to right; TF's binary maximum/minimum sends the gradient
-    to the left operand on ties (x >= y for maximum, x <= y for minimum)."""
+def _fold_pick(left_wins):
+    """Maximum/Minimum: each step's gradient goes to the operand it took (TF sends a tie's
+    to the left one, and a masked-out value is never taken; see merge.pick_fold)."""
 
     def fn(c, xs, outs, cache, gys):
-        acc = [xs[0]]
-        for x in xs[1:]:
-            acc.append(op(acc[-1], x))
+        _, takes = pick_fold(xs, c.masks, left_wins)
         g, gs = gys[0], [None] * len(xs)
         for i in range(len(xs) - 1, 0, -1):
-            left = prefer_left(acc[i - 1], xs[i])
-            gs[i] = np.where(left, 0, g)
-            g = np.where(left, g, 0)
+            gs[i] = np.where(takes[i - 1], g, 0)
+            g = np.where(takes[i - 1], 0, g)
         gs[0] = g
         return _each(xs, gs), {}
 
     return fn
 
 
-grad("Maximum")(_fold_pick(np.maximum, np.greater_equal))
-grad("Minimum")(_fold_pick(np.minimum, np.less_equal))
+grad("Maximum")(_fold_pick(np.greater_equal))
+grad("Minimum")(_fold_pick(np.less_equal))
 
 
 @grad("Concatenate")

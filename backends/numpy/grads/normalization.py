@@ -19,12 +19,12 @@ def _norm_grad(c, x, mean, var, gy, stat_axes, weight, batch_stats):
     xhat = (x - mean) * s
     gw = {}
     if a["scale"]:
-        gw["gamma"] = (gy * xhat).sum(param_red)
-        gxhat = gy * _shape(w["gamma"], x.ndim, axes)
+        gw["gamma"] = (gy * xhat).sum(param_red).reshape(w["gamma"].shape)
+        gxhat = gy * _shape(w["gamma"], x.shape, axes)
     else:
         gxhat = gy
     if a["center"]:
-        gw["beta"] = gy.sum(param_red)
+        gw["beta"] = gy.sum(param_red).reshape(w["beta"].shape)
     if not batch_stats:
         return gxhat * s, gw
     sum_g = (weight * gxhat).sum(stat_axes, keepdims=True)
