@@ -4,7 +4,8 @@ whose weights and activations would not fit.
 The estimate is deliberately simple and errs high (docs/numpy.md, "Memory budget"): weights
 count once to draw or run, four times to train (values, gradients, two optimizer slots);
 activations are every layer output at the batch size, three times when training (the forward
-values, the caches backprop keeps, their gradients). A `?` dimension counts as the longest
+values, the caches backprop keeps, their gradients), and when training also what a layer keeps
+per time step (``LayerDef.step_elements``: a recurrent layer's gates and states). A `?` dimension counts as the longest
 such dimension of the given inputs (1 when there are none, as for `init`).
 """
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from . import ir
 from .diagnostics import SpecError, diag
+from .registry import LAYERS
 
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 FALLBACK = 8 << 30  # where the machine's memory cannot be read
@@ -65,6 +67,10 @@ def costs(model: ir.Model, task: str, batch: int, fill: int, itemsize: int = 4) 
     for layer in model.layers:
         weights = sum(p.size for p in layer.params) * itemsize * WEIGHT_COPIES[task]
         elements = sum(_elements(t.type.shape, fill) for node in layer.nodes for t in node.outputs)
+        if task == "train":
+            defn = LAYERS[layer.type]
+            elements += sum(defn.step_elements(layer.args, [t.type for t in node.inputs])
+                            * _elements(node.inputs[0].type.shape[:1], fill) for node in layer.nodes)
         out.append(LayerCost(layer, weights, elements * batch * itemsize * ACTIVATION_COPIES[task]))
     return out
 

@@ -218,3 +218,15 @@ def test_equiv_takes_the_flag_too(tmp_path, capsys, torch):
     spec.write_text(BIG)
     assert main(["equiv", str(spec), "--backends", "numpy,torch", "--max-memory", "10M"]) == 1
     assert f"{spec}:4:14: error: run of model 'big' would need about 2" in capsys.readouterr().err
+
+
+def test_training_a_recurrent_layer_counts_every_step():
+    net = spec2net.loads('model m { input x: [?, 3]\n output y = LSTM(100)(x)\n'
+                         ' compile { loss = "mse"; optimizer = "sgd" } }')
+    x = np.zeros((8, 50, 3), np.float32)  # 50 steps, 8 samples
+    weights = 4 * 4 * (3 * 400 + 100 * 400 + 400)
+    steps = 3 * 4 * 8 * (100 + 50 * (4 + 2) * 100)  # the output, then gates, state and output per step
+    net.check_memory("train", {"x": x}, batch=8, max_memory=weights + steps)
+    with pytest.raises(spec2net.SpecError, match="train of model 'm'"):
+        net.check_memory("train", {"x": x}, batch=8, max_memory=weights + steps - 1)
+    net.check_memory("run", {"x": x}, max_memory=weights // 4 + 4 * 8 * 100)  # a run keeps no steps

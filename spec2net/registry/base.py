@@ -47,6 +47,11 @@ class LayerDef:
         keep = self.mask == "pass" and any(in_masked)
         return [keep] * self.n_outputs(a)
 
+    def step_elements(self, a: dict, ins: list[TensorType]) -> int:
+        """Values per sample and time step that training keeps beyond the outputs (a recurrent
+        layer's gates and states, for backprop through time); the memory budget counts them."""
+        return 0
+
 
 def register(cls):
     entry = cls()

@@ -44,6 +44,9 @@ class _Recurrent(LayerDef):
     def bias_shape(self, a):
         return (self.gates * a["units"],)
 
+    def step_elements(self, a, ins):
+        return (self.gates + 2) * a["units"]  # each step's gate values, its state and its output
+
     def params(self, a, ins):
         f, u = ins[0].shape[1], a["units"]
         out = [param("kernel", (f, self.gates * u), a, "kernel_initializer", "kernel_regularizer"),
