@@ -17,11 +17,10 @@ from pathlib import Path
 
 import numpy as np
 from modelgen import UNKNOWN
-from spec2net.backends.numpy import init_weights
 from spec2net.backends.numpy import run as numpy_run
 
 import spec2net
-from spec2net.equiv import tolerance, without_dropout
+from spec2net.equiv import perturbed_weights, tolerance, without_dropout
 
 BATCH = 4  # BatchNormalization's batch statistics need more than one sample
 MOVING = ("moving_mean", "moving_variance")
@@ -54,18 +53,6 @@ def random_inputs(model, seed: int, batch: int = BATCH) -> dict:
         ids[1, rng.random(ids.shape[1]) < 0.3] = 0
         ids[3, : ids.shape[1] if rng.random() < 0.3 else rng.integers(0, ids.shape[1])] = 0
         out[t.input_name] = ids.reshape(shape).astype(t.type.dtype)
-    return out
-
-
-def random_weights(model, seed: int) -> dict:
-    """Drawn by the spec's initializers, with every constant one (biases, BN statistics) perturbed."""
-    rng = np.random.default_rng(seed)
-    out = init_weights(model, seed)
-    for key, p in model.weight_keys():
-        if p.name == "moving_variance":
-            out[key] = rng.uniform(0.5, 1.5, p.shape).astype(np.float32)
-        elif p.initializer.name in ("zeros", "ones", "constant"):
-            out[key] = (out[key] + rng.standard_normal(p.shape) * 0.1).astype(np.float32)
     return out
 
 
@@ -187,7 +174,7 @@ def label(backend, key) -> str:
 
 def compare(net, seed: int, backends=("keras", "torch")) -> Report:
     """Every backend against NumPy, in both modes, on the same inputs and weights."""
-    x, w = random_inputs(net.ir, seed), random_weights(net.ir, seed)
+    x, w = random_inputs(net.ir, seed), perturbed_weights(net.ir, seed)
     ref = reference(net.ir, x, w)
     report, got = Report(tolerance(net.ir)), {}
     for b in backends:

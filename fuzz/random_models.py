@@ -35,7 +35,7 @@ import spec2net
 
 def check_numpy(net, seed):
     """The NumPy run the CI test does: finite outputs with the IR's shapes."""
-    x, w = modelrun.random_inputs(net.ir, seed), modelrun.random_weights(net.ir, seed)
+    x, w = modelrun.random_inputs(net.ir, seed), modelrun.perturbed_weights(net.ir, seed)
     out = net.run(x, w)
     for o in net.ir.outputs:
         want = (modelrun.BATCH, *o.tensor.type.shape)

@@ -43,11 +43,14 @@ def default_budget() -> int:
 
 
 def show_size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+    """``show_size(1536) == "1.5 KiB"``."""
+    if n < 1024:
+        return f"{n:.0f} B"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
         n /= 1024
-    raise AssertionError("unreachable")
+        if n < 1024:
+            break
+    return f"{n:.1f} {unit}"
 
 
 @dataclass

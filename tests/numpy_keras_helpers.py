@@ -73,23 +73,6 @@ def random_weights(model, seed=0) -> dict:
     return out
 
 
-def trained_like_weights(model, seed=0) -> dict:
-    """Initializer-scaled weights with every constant one (biases, BN statistics) perturbed:
-    long recurrences stay out of the chaotic regime, where float32 rounding alone would
-    decide the outputs (with N(0, 0.5) weights spam's SimpleRNN differs by 0.1 between
-    our own float32 and float64 runs)."""
-    from spec2net.backends.numpy import init_weights
-
-    rng = np.random.default_rng(seed)
-    out = init_weights(model, seed)
-    for key, p in model.weight_keys():
-        if p.name == "moving_variance":
-            out[key] = rng.uniform(0.5, 1.5, p.shape).astype(np.float32)
-        elif p.initializer.name in ("zeros", "ones", "constant"):
-            out[key] = (out[key] + rng.standard_normal(p.shape) * 0.1).astype(np.float32)
-    return out
-
-
 def random_inputs(model, batch=3, seed=1, vocab=None, steps=5) -> dict:
     rng = np.random.default_rng(seed)
     out = {}

@@ -59,7 +59,7 @@ def test_random_model_checks_and_runs_in_numpy(seed):
     summary = net.summary()
     total = int(re.search(r"Total params: ([\d,]+)", summary).group(1).replace(",", ""))
     assert total == net.count_params()
-    x, w = modelrun.random_inputs(net.ir, seed), modelrun.random_weights(net.ir, seed)
+    x, w = modelrun.random_inputs(net.ir, seed), modelrun.perturbed_weights(net.ir, seed)
     out = net.run(x, w)
     assert list(out) == net.output_names
     for o in net.ir.outputs:

@@ -21,11 +21,11 @@ from numpy_keras_helpers import (
     keras_chain,
     max_diff,
     random_inputs,
-    trained_like_weights,
 )
 from spec2net.backends import numpy as nb
 
 import spec2net
+from spec2net.equiv import perturbed_weights
 from spec2net.registry import REGISTRIES, canonical_layers
 
 TOL, TOL_RECURRENT = 1e-5, 1e-4
@@ -73,7 +73,7 @@ def _compare_chain(keras, inputs_spec, chain, group, x=None, training=False):
     from keras_twins import get_weights, set_weights
 
     net = spec2net.loads(chain_spec(inputs_spec, chain))
-    weights = trained_like_weights(net.ir)
+    weights = perturbed_weights(net.ir)
     if x is None:
         vocab = next((a["input_dim"] for t, a in chain if t == "Embedding"), None)
         x = random_inputs(net.ir, vocab=vocab)
@@ -142,7 +142,7 @@ def test_batchnorm_masked_training(keras, torch):
     _compare_chain(keras, [("int32", (6,))], chain, "masked BatchNormalization (training)",
                    x={"x0": TOKENS}, training=True)
     # the case discriminates: the plain moments of these embeddings are far from the masked ones
-    table = trained_like_weights(spec2net.loads(chain_spec([("int32", (6,))], chain)).ir)["embedding/embeddings"]
+    table = perturbed_weights(spec2net.loads(chain_spec([("int32", (6,))], chain)).ir)["embedding/embeddings"]
     e = table[TOKENS]
     assert np.abs(e.mean((0, 1)) - e[TOKENS != 0].mean(0)).max() > 100 * TOL
     _compare_chain(keras, [("int32", (6,))], chain + [("LSTM", {"units": 3})],
@@ -183,7 +183,7 @@ def test_example_forward(keras, torch, path):
     from keras_twins import set_weights
 
     net = spec2net.load(path)
-    weights = trained_like_weights(net.ir)
+    weights = perturbed_weights(net.ir)
     x = _example_inputs(net)
     got, _ = torch_forward(load_module(net.build("torch")), weights, x)
     kmodel = load_module(net.build("keras"))["build_model"]()
@@ -288,7 +288,7 @@ def test_weights_file_round_trip(torch, tmp_path, suffix):
         pytest.importorskip("safetensors", reason="needs safetensors")
     net = spec2net.load(ROOT / "examples" / "gru.net")  # GRU: gate permutation and the (2, 3u) bias split
     mod = load_module(net.build("torch"))
-    weights = trained_like_weights(net.ir)
+    weights = perturbed_weights(net.ir)
     model = mod["build_model"]()
     mod["set_weights"](model, weights)
     path = tmp_path / f"w{suffix}"

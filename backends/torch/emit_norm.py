@@ -18,7 +18,7 @@ def _axes(layer, ins) -> tuple:
 
 def _geometry(layer, ins):
     axes, rank = _axes(layer, ins), len(ins[0].shape) + 1
-    feature = tuple(ins[0].shape[d - 1] for d in axes)
+    feature = LAYERS[layer.type].feature_shape(layer.args, ins[0])  # Keras's parameter shape; `view` reshapes it
     view = tuple(ins[0].shape[d - 1] if d in axes else 1 for d in range(1, rank))
     return axes, rank, feature, (1,) + view
 
@@ -55,8 +55,6 @@ class LayerNormalization(Emitter):
 
     def module(self, layer, ins):
         axes, _, feature, view = _geometry(layer, ins)
-        if layer.params:  # Keras's gamma/beta shape: the axes sorted as written (view reshapes them)
-            feature = tuple(layer.params[0].shape)
         a = layer.args
         return (f"KerasLayerNorm({py_literal(feature)}, {py_literal(axes)}, {py_literal(view)}, "
                 f"epsilon={py_literal(a['epsilon'])}, center={a['center']}, scale={a['scale']})")

@@ -25,7 +25,12 @@ class _Norm(LayerDef):
         return [TensorType(F, t.shape)]
 
     def feature_shape(self, a, t):
-        return tuple(t.shape[i] for i in self.axes(a, t))
+        """The parameters' shape. Keras sorts the axes as written before it reads their sizes
+        (axis=[1, -1] on (4, 5) gives gamma (5, 4)); the values still follow the input's order,
+        as Keras reshapes them to broadcast."""
+        self.axes(a, t)  # the checks
+        written = a["axis"] if isinstance(a["axis"], tuple) else (a["axis"],)
+        return tuple(t.shape[norm_axis(ax, len(t.shape), self.name)] for ax in sorted(written))
 
 
 @register
@@ -41,12 +46,7 @@ class BatchNormalization(_Norm):
                ({"axis": 1, "scale": False}, [(F, (3, 4))]))
 
     def params(self, a, ins):
-        # Keras sorts the axes as written before it reads their sizes (axis=[1, -1] on (4, 5) gives
-        # gamma (5, 4)); the values still follow the input's order, as Keras reshapes them.
-        t = ins[0]
-        written = a["axis"] if isinstance(a["axis"], tuple) else (a["axis"],)
-        self.axes(a, t)  # the checks
-        shape = tuple(t.shape[norm_axis(ax, len(t.shape), self.name)] for ax in sorted(written))
+        shape = self.feature_shape(a, ins[0])
         out = []
         if a["scale"]:
             out.append(param("gamma", shape, a, "gamma_initializer", "gamma_regularizer"))
@@ -69,12 +69,7 @@ class LayerNormalization(_Norm):
                ({"axis": [-1, 1]}, [(F, (3, 4))]))  # Keras sorts the axes as written: gamma (4, 3)
 
     def params(self, a, ins):
-        # Keras sorts the axes as written before it reads their sizes (axis=[1, -1] on (4, 5) gives
-        # gamma (5, 4)); the values still follow the input's order, as Keras reshapes them.
-        t = ins[0]
-        written = a["axis"] if isinstance(a["axis"], tuple) else (a["axis"],)
-        self.axes(a, t)  # the checks
-        shape = tuple(t.shape[norm_axis(ax, len(t.shape), self.name)] for ax in sorted(written))
+        shape = self.feature_shape(a, ins[0])
         out = []
         if a["scale"]:
             out.append(param("gamma", shape, a, "gamma_initializer", "gamma_regularizer"))
