@@ -23,6 +23,10 @@ class LayerEmitter:
     keras_class: str
     pinned: tuple = ()  # ((Keras argument, value), ...)
     states: tuple = ()  # name suffixes of the state tensors that return_state adds
+    # The operations the layer's compute_mask adds to a functional graph, named after their
+    # functions, and when it adds them: "mask_zero" (its own argument), "any" or "all" inputs masked
+    mask_ops: tuple = ()
+    mask_when: str = "all"
 
     def constructor(self, layer) -> Call:
         """``layers.Dense(units=8, ..., name='dense')`` for ``layer``."""
@@ -33,16 +37,26 @@ class LayerEmitter:
             args.append(("trainable", "False"))
         return Call(f"layers.{self.keras_class}", tuple(args))
 
+    def mask_op_names(self, node) -> tuple:
+        """The mask operations one call adds: ``("not_equal",)`` for Embedding(mask_zero=true)."""
+        masked = [t.masked for t in node.inputs]
+        if self.mask_when == "mask_zero":
+            on = node.layer.args["mask_zero"]
+        else:
+            on = (any if self.mask_when == "any" else all)(masked)
+        return self.mask_ops if on else ()
+
     def output_suffixes(self, n_outputs: int) -> tuple:
         """Suffixes for the names of a call's outputs: ``("", "h", "c")`` for an LSTM with its states."""
         return ("",) + self.states[: n_outputs - 1]
 
 
 _RNN_PINNED = (("stateful", False), ("unroll", False))
+_MERGE_MASK = ("logical_or",)
 
 EMITTERS = {
     "Dense": LayerEmitter("Dense"),
-    "Embedding": LayerEmitter("Embedding"),
+    "Embedding": LayerEmitter("Embedding", mask_ops=("not_equal",), mask_when="mask_zero"),
     "Dropout": LayerEmitter("Dropout"),
     "Activation": LayerEmitter("Activation"),
     "LeakyReLU": LayerEmitter("LeakyReLU"),
@@ -53,13 +67,14 @@ EMITTERS = {
     "GRU": LayerEmitter("GRU", _RNN_PINNED, states=("h",)),
     "BatchNormalization": LayerEmitter("BatchNormalization"),
     "LayerNormalization": LayerEmitter("LayerNormalization"),
-    "Concatenate": LayerEmitter("Concatenate"),
-    "Add": LayerEmitter("Add"),
-    "Subtract": LayerEmitter("Subtract"),
-    "Multiply": LayerEmitter("Multiply"),
-    "Average": LayerEmitter("Average"),
-    "Maximum": LayerEmitter("Maximum"),
-    "Minimum": LayerEmitter("Minimum"),
+    "Concatenate": LayerEmitter("Concatenate", mask_ops=("ones_like", "logical_or", "expand_dims", "zeros_like",
+                                                         "concatenate", "any"), mask_when="any"),
+    "Add": LayerEmitter("Add", mask_ops=_MERGE_MASK),
+    "Subtract": LayerEmitter("Subtract", mask_ops=_MERGE_MASK),
+    "Multiply": LayerEmitter("Multiply", mask_ops=_MERGE_MASK),
+    "Average": LayerEmitter("Average", mask_ops=_MERGE_MASK),
+    "Maximum": LayerEmitter("Maximum", mask_ops=_MERGE_MASK),
+    "Minimum": LayerEmitter("Minimum", mask_ops=_MERGE_MASK),
 }
 
 

@@ -58,23 +58,9 @@ def build_source(model: ir.Model) -> str:
     return _template().render(context)
 
 
-# The operations Keras's compute_mask methods add to a functional graph, named after their
-# functions: Embedding(mask_zero) -> not_equal; Concatenate with a masked input -> the six
-# below; an element-wise merge of masked inputs -> logical_or.
-_CONCAT_MASK_OPS = ("ones_like", "logical_or", "expand_dims", "zeros_like", "concatenate", "any")
-
-
 def mask_op_names(model: ir.Model) -> set:
-    ops = set()
-    for node in model.nodes:
-        kind = node.layer.type
-        if kind == "Embedding" and node.layer.args["mask_zero"]:
-            ops.add("not_equal")
-        elif kind == "Concatenate" and any(t.masked for t in node.inputs):
-            ops.update(_CONCAT_MASK_OPS)
-        elif LAYERS[kind].merge and all(t.masked for t in node.inputs):
-            ops.add("logical_or")
-    return ops
+    """The operations Keras's compute_mask methods add to the model's graph (each emitter's mask_ops)."""
+    return {op for node in model.nodes for op in emitter(node.layer.type).mask_op_names(node)}
 
 
 def reserve_statements(model: ir.Model) -> list:
