@@ -16,6 +16,7 @@ import re
 from pathlib import PurePath
 
 from . import __version__
+from .diagnostics import one_line
 
 _NOT_WORD = re.compile(r"[^0-9A-Za-z_]+")
 # keywords (soft ones like `match` are valid names) and builtins without the underscored ones: ``_`` is in builtins only in an interactive session,
@@ -92,7 +93,7 @@ def header(model, backend: str) -> str:
 def spec_file_name(file) -> str:
     """The spec file's base name with every non-printable character written as an escape (for
     docstrings, after ``doc_text``): ``spec_file_name("dir/a\nb.net") == "a\\nb.net"``."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in PurePath(str(file)).name)
+    return one_line(PurePath(str(file)).name)
 
 
 def doc_text(text: str) -> str:

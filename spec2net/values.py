@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import ir
+from .diagnostics import one_line
 from .registry import LayerDef
 from .registry.types import INT_MAX, FCall, Sym
 
@@ -53,7 +54,8 @@ def show(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
-        return '"' + "".join(_escape(c) for c in v) + '"'
+        # as spec source writes it; one_line escapes the rest, so a message never breaks a line
+        return '"' + one_line(v.replace("\\", "\\\\").replace('"', '\\"')) + '"'
     if isinstance(v, int) and abs(v) > INT_MAX:  # only from Python (defines=); repr() fails past 4300 digits
         return f"an integer of {v.bit_length()} bits"
     if isinstance(v, Sym):
@@ -74,9 +76,3 @@ def show(v) -> str:
         return str(v)
     return repr(v)
 
-
-def _escape(c: str) -> str:
-    """One character of a string as spec source writes it: a message never breaks across lines."""
-    if c in '\\"':
-        return "\\" + c
-    return c if c.isprintable() else repr(c)[1:-1]  # "\\n", "\\x00", "\\u2028"
