@@ -316,7 +316,7 @@ class ModelBuilder:
     def bind_targets(self, stmt, value, env):
         targets = stmt.targets
         if len(targets) == 1:
-            env[targets[0][0]] = value
+            env[targets[0][0]] = _named(value, targets[0][0])
             return
         if value is ERR:
             for name, _ in targets:
@@ -330,7 +330,7 @@ class ModelBuilder:
                 env[name] = ERR
             return
         for (name, _), v in zip(targets, value):
-            env[name] = v
+            env[name] = _named(v, name)
 
     def make_input(self, stmt, name, env):
         dtype = stmt.dtype or "float32"
@@ -351,10 +351,17 @@ class ModelBuilder:
                 dims.append(None)
             else:
                 dims.append(v)
-        tensor = ir.Tensor(ir.TensorType(dtype, tuple(dims)), input_name=name)
+        tensor = ir.Tensor(ir.TensorType(dtype, tuple(dims)), input_name=name, name=name)
         self.inputs.append(tensor)
         self.input_spans[name] = stmt.span
         return tensor
+
+
+def _named(value, name):
+    """``value``, with ``name`` recorded on it if it is a tensor the spec has not named yet."""
+    if isinstance(value, ir.Tensor) and value.name is None:
+        value.name = name
+    return value
 
 
 def _too_big(outs, params) -> str:

@@ -13,6 +13,7 @@ import builtins
 import keyword
 import math
 import re
+from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from . import __version__
@@ -50,6 +51,50 @@ def safe_identifier(name: str, taken: set) -> str:
         out = f"{base}_{k}"
     taken.add(out)
     return out
+
+
+class Namer:
+    """Unique, readable identifiers keyed by IR object, as torch.fx's ``_Namespace.create_name``.
+
+    The first request for an object fixes its name; later requests return the same name whatever
+    candidate they bring, so a tensor used on several lines has one name. ``reserved`` holds the
+    names the module itself uses (``self``, ``torch``, ``layers``...), which no spec name may take.
+
+    >>> n = Namer(reserved={"self"})
+    >>> a, b = object(), object()
+    >>> n.name(a, "seq"), n.name(b, "seq"), n.name(a, "other"), n.name(object(), "self")
+    ('seq', 'seq_2', 'seq', 'self_2')
+    """
+
+    def __init__(self, reserved=()):
+        self._taken: set = set(reserved)
+        self._names: dict = {}  # id(obj) -> name
+        self._objs: list = []  # keeps each named object alive, so its id is never reused
+
+    def name(self, obj, candidate: str) -> str:
+        key = id(obj)
+        if key not in self._names:
+            self._names[key] = safe_identifier(candidate, self._taken)
+            self._objs.append(obj)
+        return self._names[key]
+
+    def __contains__(self, obj) -> bool:
+        return id(obj) in self._names
+
+
+@dataclass
+class GeneratedModule:
+    """What a backend's ``build_source`` returns (torch.fx's ``PythonCode``): the source, the name
+    each IR tensor has in it (``equiv`` reads this instead of guessing), and the IR node behind each
+    generated line (1-based line number -> ``ir.Node``), so a difference found at run time is traced
+    back to the spec line that made it."""
+
+    source: str
+    tensor_names: dict = field(default_factory=dict)  # id(ir.Tensor) -> identifier in the module
+    line_nodes: dict = field(default_factory=dict)  # line number -> ir.Node
+
+    def name_of(self, tensor) -> str:
+        return self.tensor_names[id(tensor)]
 
 
 def py_literal(value) -> str:

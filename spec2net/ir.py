@@ -84,6 +84,10 @@ class Tensor:
     index: int = 0
     input_name: str | None = None
     masked: bool = False  # carries a Keras mask (from Embedding(mask_zero=true))
+    # The spec's first binding of this tensor (`seq` in `seq, h, c = LSTM(...)`), the input's
+    # name for an input, None where the spec never named it (a sequential, a `->` chain's middle).
+    # Generated code names the tensor after it (codegen.Namer), so a reader finds the spec's names.
+    name: str | None = None
 
     @property
     def ref(self) -> str:
