@@ -13,6 +13,7 @@ import sys
 
 from . import __version__
 from .diagnostics import SpecError
+from .fileio import PathError, shown
 
 COMMANDS = ("check", "summary", "build", "init", "run", "train", "equiv")
 
@@ -26,6 +27,8 @@ def add_spec_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="the model to use (default: the only, or else the last, of the file)")
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE",
                    help="override a `let` of the spec (repeatable)")
+    p.add_argument("--max-spec-size", type=_size, default=None, metavar="SIZE",
+                   help="refuse a spec file larger than this (default 16M; 0: no limit)")
 
 
 def add_memory_option(p: argparse.ArgumentParser) -> None:
@@ -42,6 +45,14 @@ def _size(text: str) -> int:
         return parse_size(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def spec_size_of(args) -> int:
+    """The --max-spec-size limit in bytes (0: none)."""
+    from .fileio import MAX_SPEC_SIZE
+
+    size = getattr(args, "max_spec_size", None)
+    return MAX_SPEC_SIZE if size is None else size or (1 << 62)
 
 
 def defines_of(args) -> dict:
@@ -65,9 +76,9 @@ def load_net(args):
     from .loader import load_model
 
     try:
-        model, diags, lines = load_model(args.file, args.model, defines_of(args))
+        model, diags, lines = load_model(args.file, args.model, defines_of(args), spec_size_of(args))
     except OSError as e:
-        raise UsageError(f"{args.file}: cannot read: {e.strerror or e}") from None
+        raise UsageError(f"{shown(args.file)}: cannot read: {e.strerror or e}") from None
     print_diagnostics([d for d in diags if d.severity == "warning"], {args.file: lines})
     return Net(model, sources={model.file: lines})
 
@@ -94,7 +105,7 @@ def main(argv=None) -> int:
     except SpecError as e:
         print("\n".join(e.render()), file=sys.stderr)
         return 1
-    except UsageError as e:
+    except (UsageError, PathError) as e:
         print(f"spec2net {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

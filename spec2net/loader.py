@@ -13,13 +13,15 @@ from pathlib import Path
 from . import ir, literals
 from .checker import check_file
 from .diagnostics import Diagnostic, Span, SpecError, diag, suggest
+from .fileio import MAX_SPEC_SIZE, read_limited
 from .parser import parse
 
 
-def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
-    """The file's text, or a clean diagnostic for an unreadable, binary or non-UTF-8 file."""
+def read_source(path: str | Path, max_size: int = MAX_SPEC_SIZE) -> tuple[str | None, list[Diagnostic]]:
+    """The file's text, or a clean diagnostic for an unreadable, binary or non-UTF-8 file.
+    A device, a FIFO or a file over ``max_size`` bytes is a PathError (fileio.read_limited)."""
     name = str(path)
-    data = Path(path).read_bytes()  # OSError is the caller's (a usage error, exit 2)
+    data = read_limited(path, max_size)  # OSError and PathError are the caller's (a usage error, exit 2)
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _utf16_ascii(data):
         return None, [diag(Span(name, 1, 1), "encoding", detail="it looks like UTF-16; save it as UTF-8")]
     if b"\0" in data:
@@ -128,9 +130,10 @@ def select(models: dict, model: str | None, file: str) -> ir.Model:
     return models[model]
 
 
-def load_model(path, model=None, defines=None) -> tuple[ir.Model, list[Diagnostic], list[str]]:
+def load_model(path, model=None, defines=None, max_size: int = MAX_SPEC_SIZE,
+               ) -> tuple[ir.Model, list[Diagnostic], list[str]]:
     """Check a file and pick one model; raise SpecError with every error of the file."""
-    text, diags = read_source(path)
+    text, diags = read_source(path, max_size)
     lines = text.split("\n") if text is not None else []  # as the lexer counts lines: "\r" or "\u2028" end none
     models = {}
     if text is not None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .fileio import atomic_write
+from .fileio import atomic_write, shown
 
 FORMATS = (".npz", ".safetensors")
 
@@ -24,7 +24,7 @@ def weights_format(path) -> str:
     """".npz" or ".safetensors" from ``path``'s suffix; WeightsError for anything else."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        raise WeightsError(f"{path}: a weights file is .npz or .safetensors, got {suffix or 'no extension'!r}")
+        raise WeightsError(f"{shown(path)}: a weights file is .npz or .safetensors, got {suffix or 'no extension'!r}")
     return suffix
 
 
@@ -48,9 +48,9 @@ def load_weights(path) -> dict:
     except WeightsError:
         raise
     except OSError as e:
-        raise WeightsError(f"{path}: cannot read: {e.strerror or e}") from None
+        raise WeightsError(f"{shown(path)}: cannot read: {e.strerror or e}") from None
     except Exception as e:  # noqa: BLE001  (a corrupt or foreign file: say so, never a traceback)
-        raise WeightsError(f"{path}: not a readable {fmt} weights file ({type(e).__name__}: {e})") from None
+        raise WeightsError(f"{shown(path)}: not a readable {fmt} weights file ({type(e).__name__}: {e})") from None
 
 
 def is_real(value) -> bool:
@@ -66,7 +66,7 @@ def save_weights(path, weights: dict) -> None:
     try:
         atomic_write(path, data)
     except OSError as e:
-        raise WeightsError(f"{path}: cannot write: {e.strerror or e}") from None
+        raise WeightsError(f"{shown(path)}: cannot write: {e.strerror or e}") from None
 
 
 def weights_bytes(path, weights: dict) -> bytes:

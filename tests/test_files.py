@@ -65,20 +65,20 @@ def test_a_failed_command_keeps_existing_outputs(work, command, monkeypatch, cap
     if command in ("run", "train"):  # inputs that do not fit the model
         assert main(argv(command, inputs="wrong.npz", data="wrong.npz")) == 2
         left_alone(work, outputs)
-    real_mkstemp = fileio.tempfile.mkstemp
+    real_create = fileio._create_temp
     made = []
 
     def full_disk_at_the_last_output(*args, **kwargs):  # every earlier temporary file was written
         made.append(1)
         if len(made) == len(outputs):
             raise OSError(28, "No space left on device")
-        return real_mkstemp(*args, **kwargs)
+        return real_create(*args, **kwargs)
 
-    monkeypatch.setattr(fileio.tempfile, "mkstemp", full_disk_at_the_last_output)
+    monkeypatch.setattr(fileio, "_create_temp", full_disk_at_the_last_output)
     assert main(argv(command)) == 2
     assert "No space left on device" in capsys.readouterr().err
     left_alone(work, outputs)
-    monkeypatch.setattr(fileio.tempfile, "mkstemp", real_mkstemp)
+    monkeypatch.setattr(fileio, "_create_temp", real_create)
     assert main(argv(command)) == 0
     assert all((work / name).read_bytes() != OLD for name in outputs)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..cli import UsageError, add_spec_options, load_net
-from ..fileio import atomic_write
+from ..fileio import atomic_write, check_output_paths, shown
 
 HELP = "write a standalone Keras 3 or PyTorch module for the spec"
 
@@ -18,6 +18,7 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    check_output_paths({"-o": args.output}, {"FILE": args.file})
     source = load_net(args).build(args.backend)
     if args.output == "-":
         sys.stdout.write(source)
@@ -25,5 +26,5 @@ def run(args) -> int:
     try:
         atomic_write(args.output, source)
     except OSError as e:
-        raise UsageError(f"{args.output}: cannot write: {e.strerror or e}") from None
+        raise UsageError(f"{shown(args.output)}: cannot write: {e.strerror or e}") from None
     return 0

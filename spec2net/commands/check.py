@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ..cli import UsageError, add_spec_options, defines_of, print_diagnostics
+from ..cli import UsageError, add_spec_options, defines_of, print_diagnostics, spec_size_of
 from ..diagnostics import SpecError
+from ..fileio import shown
 from ..loader import check_text, read_source, select
 
 HELP = "parse and check spec files; report every error"
@@ -19,9 +20,9 @@ def run(args) -> int:
     failed = False
     for file in args.files:
         try:
-            text, diags = read_source(file)
+            text, diags = read_source(file, spec_size_of(args))
         except OSError as e:
-            raise UsageError(f"{file}: cannot read: {e.strerror or e}") from None
+            raise UsageError(f"{shown(file)}: cannot read: {e.strerror or e}") from None
         lines = text.split("\n") if text is not None else []  # as the lexer counts lines
         models = {}
         if text is not None:

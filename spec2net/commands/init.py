@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..cli import UsageError, add_memory_option, add_spec_options, load_net
-from ..weights import WeightsError, save_weights
+from ..fileio import check_output_paths
+from ..weights import WeightsError, save_weights, weights_format
 
 HELP = "draw every weight from its initializer (NumPy) and write a weights file"
 
@@ -17,8 +18,10 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    weights = load_net(args).init_weights(seed=args.seed, max_memory=args.max_memory)
+    check_output_paths({"-o": args.output}, {"FILE": args.file})
     try:
+        weights_format(args.output)  # a wrong suffix is known before any weight is drawn
+        weights = load_net(args).init_weights(seed=args.seed, max_memory=args.max_memory)
         save_weights(args.output, weights)
     except WeightsError as e:
         raise UsageError(str(e)) from None

@@ -8,7 +8,7 @@ import io
 import numpy as np
 
 from ..cli import UsageError, add_memory_option, add_spec_options, load_net
-from ..fileio import atomic_write
+from ..fileio import atomic_write, check_output_paths
 from ..weights import WeightsError, load_weights
 
 HELP = "run the spec with the NumPy reference interpreter on inputs from an .npz file"
@@ -38,6 +38,7 @@ def _load_inputs(path) -> dict:
 def run(args) -> int:
     from ..backends.numpy import InputError
 
+    check_output_paths({"-o": args.output}, {"FILE": args.file, "--inputs": args.inputs, "--weights": args.weights})
     net = load_net(args)
     inputs = _load_inputs(args.inputs)
     try:

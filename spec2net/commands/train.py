@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from ..cli import UsageError, add_memory_option, add_spec_options, load_net
-from ..fileio import atomic_write_many
+from ..fileio import atomic_write_many, check_output_paths
 from ..weights import WeightsError, load_weights, weights_bytes, weights_format
 from .run import _load_inputs
 
@@ -48,6 +47,10 @@ def run(args) -> int:
     from ..backends.numpy.train import TrainError
     from ..progress import Progress
 
+    # Before anything else: a bad -o must not cost hours of training, nor replace an input.
+    check_output_paths({"-o": args.output, "--history": args.history},
+                       {"FILE": args.file, "--data": args.data, "--weights": args.weights,
+                        "--validation-data": getattr(args, "validation_data", None)})
     net = load_net(args)
     data = _load_inputs(args.data)
     for flag, value, lo in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1)):
@@ -55,9 +58,6 @@ def run(args) -> int:
             raise UsageError(f"{flag} must be >= {lo}, got {value}")
     if args.validation_split is not None and not 0 <= args.validation_split < 1:
         raise UsageError(f"--validation-split must lie in [0, 1), got {args.validation_split}")
-    for path in filter(None, (args.output, args.history)):  # before hours of training, not after
-        if not Path(path).parent.is_dir():
-            raise UsageError(f"{path}: cannot write: no such folder {str(Path(path).parent)!r}")
     try:
         weights_format(args.output)
         # Without --weights, net.train draws them itself, after checking the memory budget.
