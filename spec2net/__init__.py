@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from .diagnostics import Diagnostic, SpecError
 from .net import Net
+from .runtime.data import DataError
 
 __version__ = "0.1.0"
-__all__ = ["Diagnostic", "Net", "SpecError", "__version__", "load", "load_weights", "loads", "save_weights"]
+__all__ = ["DataError", "Diagnostic", "Net", "SpecError", "__version__", "load", "load_weights", "loads", "save_weights"]
 
 
 def load(path, model: str | None = None, defines: dict | None = None) -> Net:

@@ -3,7 +3,24 @@
 from __future__ import annotations
 
 from . import budget, ir
+from .runtime.data import DataSpec, InputSpec, OutputSpec
 from .summary import format_summary
+
+
+def data_spec(model: ir.Model) -> DataSpec:
+    """The plain-data description that spec2net.runtime.data checks arrays against:
+    inputs (dtype, per-sample shape, the Embedding's input_dim bounding token ids) and
+    outputs (per-sample shape, loss name). ``check_data(data_spec(net.ir), arrays)``."""
+    bounds: dict = {}
+    for node in model.nodes:
+        if node.layer.type == "Embedding":
+            for t in node.inputs:  # an input feeding two Embeddings: the smaller vocabulary bounds it
+                bounds[t] = min(bounds.get(t, node.layer.args["input_dim"]), node.layer.args["input_dim"])
+    losses = model.compile.loss if model.compile is not None else {}
+    return DataSpec(
+        tuple(InputSpec(t.input_name, t.type.dtype, tuple(t.type.shape), bounds.get(t)) for t in model.inputs),
+        tuple(OutputSpec(o.name, tuple(o.tensor.type.shape), getattr(losses.get(o.name), "name", None))
+              for o in model.outputs))
 
 
 class Net:

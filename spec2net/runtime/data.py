@@ -1,0 +1,219 @@
+"""Data checked as Keras checks it, before any work: inputs and targets against a model.
+
+NumPy only, and importing nothing else from spec2net: the generated torch module inlines this
+file (``build --standalone``), so it must stand alone. The model is described as plain data:
+
+    spec = DataSpec(
+        inputs=(InputSpec("text", "int32", (100,), input_dim=10000),),   # None in a shape: `?`
+        outputs=(OutputSpec("y", (1,), "binary_crossentropy"),),         # per-sample shape, loss
+    )
+    inputs, n = check_inputs(spec, arrays)          # the model's inputs, n = the batch size
+    targets = check_targets(spec, arrays, n)        # aligned to the outputs' ranks, as Keras does
+    inputs, targets, n = check_data(spec, arrays)   # both: what fit() and evaluate() take
+
+Every refusal is a ``DataError`` (a ``ValueError``) whose message is one line naming the array,
+what was expected and what was found: ``target 'topic': categorical_crossentropy needs one-hot
+rows of width 46, got shape (1000, 1) (class ids? use sparse_categorical_crossentropy)``.
+
+Inputs: every input present; real numbers (integers, or integral floats, for an integer input);
+the declared per-sample shape after the batch axis; finite values; token ids of an input that
+feeds an Embedding within ``[0, input_dim)``; one batch size across every array; not empty.
+
+Targets: numbers, not strings; the rank aligned to the output's as Keras's
+``squeeze_or_expand_to_same_rank`` (keras/src/losses/loss.py) does it for every loss and
+metric -- a trailing axis of 1 added or dropped when the ranks differ by one -- so (n,) targets
+for an (n, 1) output train as (n, 1); then, per loss: class ids (integral, within
+``[0, width)``) of the output's shape without its last axis, or with a last axis of 1, for
+``sparse_categorical_crossentropy``; the output's shape for every other loss (for
+``categorical_crossentropy``: one-hot rows of the output's width); finite values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class DataError(ValueError):
+    """Data that does not fit the model. ``source`` says which data set ("data",
+    "validation_data", "inputs") when the caller knows; ``detail`` is the message without it."""
+
+    def __init__(self, detail: str, source: str | None = None):
+        super().__init__(detail if source is None else f"{source}: {detail}")
+        self.detail, self.source = detail, source
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    dtype: str  # "float32", "int32", ...
+    shape: tuple  # per-sample dims, None for `?`
+    input_dim: int | None = None  # token ids must lie in [0, input_dim): the input feeds an Embedding
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    name: str
+    shape: tuple  # per-sample dims, None for `?`
+    loss: str | None = None  # the loss's canonical name; None: shape checks only
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    inputs: tuple  # (InputSpec, ...) in the model's order
+    outputs: tuple  # (OutputSpec, ...)
+
+
+SPARSE = ("sparse_categorical_crossentropy",)
+
+
+def check_data(spec: DataSpec, arrays: dict) -> tuple[dict, dict, int]:
+    """Inputs and aligned targets from one dict keyed by input and output names, and the
+    batch size: ``x, y, n = check_data(spec, dict(np.load("data.npz")))``."""
+    missing = [s.name for s in (*spec.inputs, *spec.outputs) if s.name not in arrays]
+    if missing:
+        raise DataError(f"no array for {_names(missing)} (the model takes inputs {_names(spec.inputs)} and "
+                        f"targets {_names(spec.outputs)}; found {_names(sorted(arrays)) or 'none'})")
+    inputs, n = check_inputs(spec, arrays)
+    return inputs, check_targets(spec, arrays, n), n
+
+
+def check_inputs(spec: DataSpec, arrays: dict, exact: bool = False) -> tuple[dict, int]:
+    """The model's inputs from ``arrays`` (other keys ignored, or refused when ``exact``), checked,
+    and their common batch size: ``x, n = check_inputs(spec, {"text": ids})``."""
+    missing = [s.name for s in spec.inputs if s.name not in arrays]
+    extra = sorted(set(arrays) - {s.name for s in spec.inputs}) if exact else []
+    if missing or extra:
+        found = f"no array for {_names(missing)}" if missing else f"unexpected array {_names(extra)}"
+        raise DataError(f"{found} (the model's inputs are {_names(spec.inputs)})")
+    out, n, first = {}, None, None
+    for s in spec.inputs:
+        x = _numbers(f"input {s.name!r}", arrays[s.name], s.dtype)
+        what = f"input {s.name!r}"
+        _shape(what, x, s.shape)
+        if n is None:
+            n, first = x.shape[0], what
+        elif x.shape[0] != n:
+            raise DataError(f"{what} holds {x.shape[0]} samples, {first} {n}: every array needs the same batch size")
+        if not s.dtype.startswith(("float", "bfloat")):
+            _integral(what, x, s.dtype)
+        _finite(what, x)
+        if s.input_dim is not None:
+            _in_range(what, x, s.input_dim, f"token ids (Embedding input_dim={s.input_dim})")
+        out[s.name] = x
+    if not n:
+        raise DataError(f"{first or 'the data'} holds 0 samples: nothing to compute on")
+    return out, n
+
+
+def check_targets(spec: DataSpec, arrays: dict, n: int) -> dict:
+    """Every output's target from ``arrays``, checked against its loss and aligned to the
+    output's rank as Keras aligns it: ``y = check_targets(spec, {"y": labels}, n=len(labels))``."""
+    missing = [s.name for s in spec.outputs if s.name not in arrays]
+    if missing:
+        raise DataError(f"no target for {_names(missing)} (the model's outputs are {_names(spec.outputs)})")
+    out = {}
+    for s in spec.outputs:
+        what = f"target {s.name!r}"
+        y = _numbers(what, arrays[s.name], "")
+        if y.ndim == 0 or y.shape[0] != n:
+            got = "a scalar" if y.ndim == 0 else f"{y.shape[0]} samples"
+            raise DataError(f"{what} holds {got}, the inputs {n}: every array needs the same batch size")
+        y = align(y, (n, *s.shape))
+        if s.loss in SPARSE:
+            _class_ids(what, y, s)
+        else:
+            _same_shape(what, y, s)
+        _finite(what, y)
+        if s.loss in SPARSE:
+            _integral(what, y, "class ids")
+            if s.shape and s.shape[-1] is not None:
+                _in_range(what, y, s.shape[-1], f"class ids (output width {s.shape[-1]})")
+        out[s.name] = y
+    return out
+
+
+def align(y: np.ndarray, pred_shape: tuple) -> np.ndarray:
+    """Keras's ``squeeze_or_expand_to_same_rank(y_true, y_pred)``, seen from the target: when the
+    ranks differ by one and the longer ends in 1, that axis is dropped or added. Keras changes
+    y_pred instead in two cases (an (n, 1) target for an (n,) output, and an (n, ..., 1) output
+    for an (n, ...) target of rank 2 or more); every loss and metric averages over the last axis,
+    where an axis of 1 changes nothing, so changing the target gives the same numbers."""
+    if y.ndim == len(pred_shape) + 1 and y.shape[-1] == 1:
+        return y[..., 0]
+    if len(pred_shape) == y.ndim + 1 and pred_shape[-1] == 1:
+        return y[..., None]
+    return y
+
+
+def _class_ids(what, y, s: OutputSpec) -> None:
+    ids = (s.shape[:-1], (*s.shape[:-1], 1))
+    if not any(_fits(y.shape[1:], want) for want in ids):
+        hint = " (one-hot rows? use categorical_crossentropy)" if _fits(y.shape[1:], s.shape) else ""
+        raise DataError(f"{what}: {s.loss} needs class ids of shape {_fmt(ids[0])} or {_fmt(ids[1])}, "
+                        f"got shape {y.shape}{hint}")
+
+
+def _same_shape(what, y, s: OutputSpec) -> None:
+    if _fits(y.shape[1:], s.shape):
+        return
+    if s.loss == "categorical_crossentropy" and s.shape and s.shape[-1] != 1:
+        hint = (" (class ids? use sparse_categorical_crossentropy)"
+                if _fits(y.shape[1:], s.shape[:-1]) or _fits(y.shape[1:], (*s.shape[:-1], 1)) else "")
+        raise DataError(f"{what}: categorical_crossentropy needs one-hot rows of width {s.shape[-1]}, "
+                        f"got shape {y.shape}{hint}")
+    loss = f"{s.loss} needs" if s.loss else "expected"
+    raise DataError(f"{what}: {loss} the output's shape {_fmt(s.shape)}, got shape {y.shape}")
+
+
+def _numbers(what, x, dtype) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        kind = {"U": "strings", "S": "bytes", "O": "Python objects", "c": "complex numbers"}.get(x.dtype.kind, "")
+        raise DataError(f"{what}: expected {dtype + ' ' if dtype else ''}real numbers, got {kind or 'values'} (dtype {x.dtype})")
+    return x
+
+
+def _shape(what, x, shape) -> None:
+    if x.ndim != len(shape) + 1 or not _fits(x.shape[1:], shape):
+        raise DataError(f"{what}: expected shape {_fmt(shape)} (batch first), got {x.shape}")
+
+
+def _fits(got: tuple, want: tuple) -> bool:
+    return len(got) == len(want) and all(w is None or w == d for w, d in zip(want, got))
+
+
+def _integral(what, x, expected) -> None:
+    if x.dtype.kind == "f":
+        bad = np.isfinite(x) & (x != np.round(x))
+        if bad.any():
+            at = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise DataError(f"{what}: expected {expected} (integers), got {x[at]!r} at index {at}")
+
+
+def _finite(what, x) -> None:
+    if x.dtype.kind == "f":
+        bad = ~np.isfinite(x)
+        if bad.any():
+            at = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise DataError(f"{what}: expected finite values, got {int(bad.sum())} non-finite, the first "
+                            f"{float(x[at])} at index {at}")
+
+
+def _in_range(what, x, bound: int, name: str) -> None:
+    bad = (x < 0) | (x >= bound)
+    if bad.any():
+        at = tuple(int(i) for i in np.argwhere(bad)[0])
+        value = x[at].item()
+        raise DataError(f"{what}: {name} must lie in [0, {bound}), got {value:g} at index {at} "
+                        f"({int(bad.sum())} out of range)")
+
+
+def _fmt(shape) -> str:
+    dims = ", ".join("None" if d is None else str(d) for d in (None, *shape))
+    return f"({dims}{',' if not shape else ''})"
+
+
+def _names(items) -> str:
+    return ", ".join(repr(getattr(i, "name", i)) for i in items)
