@@ -18,6 +18,7 @@ from pathlib import PurePath
 
 from . import __version__
 from .diagnostics import one_line
+from .pyformat import quote
 
 _NOT_WORD = re.compile(r"[^0-9A-Za-z_]+")
 # keywords (soft ones like `match` are valid names) and builtins without the underscored ones: ``_`` is in builtins only in an interactive session,
@@ -32,14 +33,19 @@ def safe_identifier(name: str, taken: set) -> str:
     Runs of characters outside ``[A-Za-z0-9_]`` become one ``_``; a leading digit gets a
     ``_`` before it; keywords and builtins get a ``_`` after them; a name
     already taken gets ``_2``, ``_3``, ... (ASCII only, because Python folds
-    non-ASCII identifiers by NFKC and two spec names could become one).
+    non-ASCII identifiers by NFKC and two spec names could become one). A name starting with two
+    underscores loses its leading and trailing ones: ``__debug__`` cannot be assigned (a
+    SyntaxError), ``__class__`` in a method hides the class cell, and ``__x`` is name-mangled
+    inside a class body.
 
     >>> taken = {"dense"}
     >>> safe_identifier("class", taken), safe_identifier("dense", taken), safe_identifier("1x'y", taken)
     ('class_', 'dense_2', '_1x_y')
+    >>> safe_identifier("__debug__", set()), safe_identifier("__class__", set())
+    ('debug', 'class_')
     """
     base = _NOT_WORD.sub("_", name)
-    if base != name:  # "x'); import os #" -> "x_import_os", not a row of underscores
+    if base != name or base.startswith("__"):  # "x'); import os #" -> "x_import_os", not "__"
         base = base.strip("_") or "_"
     if base[0].isdigit():
         base = "_" + base
@@ -100,13 +106,16 @@ class GeneratedModule:
 def py_literal(value) -> str:
     """Python source for a plain value (None, bool, int, float, str, tuple, list, dict), built from ``repr``.
 
-    Non-finite floats become ``float("inf")``-style calls, because ``repr`` gives ``inf``, which is
-    not a literal; any other type is a TypeError rather than a guess.
+    Strings take black's double quotes (``pyformat.quote``); non-finite floats become
+    ``float("inf")``-style calls, because ``repr`` gives ``inf``, which is not a literal; any other
+    type is a TypeError rather than a guess.
 
-    >>> py_literal({"a": (1, 2.5, None)}), py_literal("x'); import os #")
-    ("{'a': (1, 2.5, None)}", '"x\\'); import os #"')
+    >>> print(py_literal({"a": (1, 2.5, None)}), py_literal("x'); import os #"))
+    {"a": (1, 2.5, None)} "x'); import os #"
     """
-    if value is None or isinstance(value, (bool, int, str)):
+    if isinstance(value, str):
+        return quote(value)
+    if value is None or isinstance(value, (bool, int)):
         return repr(value)
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else f'float("{value}")'

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from spec2net.codegen import py_literal
+from spec2net.pyformat import CallExpr
 
-from .pyformat import Call
 from .values import value_source
 
 
@@ -28,14 +28,14 @@ class LayerEmitter:
     mask_ops: tuple = ()
     mask_when: str = "all"
 
-    def constructor(self, layer) -> Call:
+    def constructor(self, layer) -> CallExpr:
         """``layers.Dense(units=8, ..., name='dense')`` for ``layer``."""
         args = [(k, value_source(v)) for k, v in layer.args.items()]
         args += [(k, py_literal(v)) for k, v in self.pinned]
         args.append(("name", py_literal(layer.name)))
         if not layer.trainable:  # Keras's default is True; written only where the spec froze the layer
             args.append(("trainable", "False"))
-        return Call(f"layers.{self.keras_class}", tuple(args))
+        return CallExpr(f"layers.{self.keras_class}", tuple(args))
 
     def mask_op_names(self, node) -> tuple:
         """The mask operations one call adds: ``("not_equal",)`` for Embedding(mask_zero=true)."""

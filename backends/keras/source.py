@@ -14,10 +14,10 @@ import jinja2
 
 from spec2net import ir
 from spec2net.codegen import comment_text, header, py_literal, safe_identifier
+from spec2net.pyformat import WIDTH, CallExpr, Seq, render
 from spec2net.registry import LAYERS
 
 from .emitters import emitter
-from .pyformat import WIDTH, Call, Seq, render
 from .values import value_source
 
 # module-level names of the generated file, which no spec name may shadow
@@ -120,7 +120,7 @@ def declared_apart(layer: ir.Layer) -> bool:
 def input_statements(model: ir.Model, names: Names) -> list[Statement]:
     out = []
     for t in model.inputs:
-        call = Call("keras.Input", (("shape", py_literal(t.type.shape)), ("dtype", py_literal(t.type.dtype)),
+        call = CallExpr("keras.Input", (("shape", py_literal(t.type.shape)), ("dtype", py_literal(t.type.dtype)),
                                     ("name", py_literal(t.input_name))))
         target = f"{names.tensor[t]} = "
         out.append(Statement(target + render(call, INDENT, len(target))))
@@ -153,21 +153,21 @@ def layer_statements(model: ir.Model, names: Names, spec: SpecLines) -> list[Sta
     return out
 
 
-def model_call(model: ir.Model, names: Names) -> Call:
+def model_call(model: ir.Model, names: Names) -> CallExpr:
     ins = [names.tensor[t] for t in model.inputs]
     inputs = ins[0] if len(ins) == 1 else Seq("[", "]", tuple(ins))
     # a dict keyed by the spec's output names: predict() returns it, and compile()'s losses,
     # loss weights and metrics and fit()'s targets are keyed the same way
     outputs = Seq("{", "}", tuple((py_literal(o.name), names.tensor[o.tensor]) for o in model.outputs))
-    return Call("keras.Model", (("inputs", inputs), ("outputs", outputs), ("name", py_literal(model.name))))
+    return CallExpr("keras.Model", (("inputs", inputs), ("outputs", outputs), ("name", py_literal(model.name))))
 
 
-def compile_call(c: ir.Compile) -> Call:
+def compile_call(c: ir.Compile) -> CallExpr:
     def per_output(values):
         return Seq("{", "}", tuple((py_literal(name), v) for name, v in values.items()))
 
     metrics = Seq("[", "]", tuple(value_source(m) for m in c.metrics))
-    return Call("model.compile", (
+    return CallExpr("model.compile", (
         ("optimizer", value_source(c.optimizer)),
         ("loss", per_output({k: value_source(v) for k, v in c.loss.items()})),
         ("loss_weights", per_output({k: py_literal(float(v)) for k, v in c.loss_weights.items()})),

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from spec2net.codegen import py_literal
 from spec2net.ir import Ref
+from spec2net.pyformat import CallExpr
 from spec2net.registry import REGISTRIES
-
-from .pyformat import Call
 
 
 def _string(ref: Ref):
@@ -22,7 +21,7 @@ def _instance(module: str, drop_unset_seed: bool = False):
     def write(ref: Ref):
         args = tuple((k, value_source(v)) for k, v in ref.args
                      if not (drop_unset_seed and k == "seed" and v is None))
-        return Call(f"keras.{module}.{_keras_name(ref)}", args)
+        return CallExpr(f"keras.{module}.{_keras_name(ref)}", args)
 
     return write
 

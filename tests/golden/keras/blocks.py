@@ -14,48 +14,48 @@ def build_model():
 
     ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
     """
-    x = keras.Input(shape=(32,), dtype='float32', name='x')
+    x = keras.Input(shape=(32,), dtype="float32", name="x")
     # blocks.net:6: h = Dense(units, activation=act)(x)
     dense = layers.Dense(
         units=64,
-        activation='relu',
+        activation="relu",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense',
+        name="dense",
     )(x)
     # blocks.net:7: return Dropout(rate)(h)
-    dropout = layers.Dropout(rate=0.5, noise_shape=None, seed=None, name='dropout')(dense)
+    dropout = layers.Dropout(rate=0.5, noise_shape=None, seed=None, name="dropout")(dense)
     # blocks.net:6: h = Dense(units, activation=act)(x)
     dense_1 = layers.Dense(
         units=64,
-        activation='relu',
+        activation="relu",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense_1',
+        name="dense_1",
     )(dropout)
     # blocks.net:7: return Dropout(rate)(h)
-    dropout_1 = layers.Dropout(rate=0.25, noise_shape=None, seed=None, name='dropout_1')(dense_1)
+    dropout_1 = layers.Dropout(rate=0.25, noise_shape=None, seed=None, name="dropout_1")(dense_1)
     # blocks.net:14: output y = Dense(1, activation=sigmoid, kernel_regularizer=l1_l2(l1=1e-5, l...
     dense_2 = layers.Dense(
         units=1,
-        activation='sigmoid',
+        activation="sigmoid",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=keras.regularizers.L1L2(l1=1e-05, l2=0.0001),
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense_2',
+        name="dense_2",
     )(dropout_1)
-    return keras.Model(inputs=x, outputs={'y': dense_2}, name='blocks')
+    return keras.Model(inputs=x, outputs={"y": dense_2}, name="blocks")
 
 
 def load_weights(model, path):
@@ -125,7 +125,7 @@ def _safetensors():
 def compile_model(model):
     """Compile ``model`` with the spec's optimizer, losses, loss weights and metrics.
 
-    ``compile_model(build_model()).fit(x, y, epochs=10)``
+    ``compile_model(build_model()).fit(x, y, **FIT)``
     """
     # blocks.net:16: compile { optimizer = adamw(learning_rate=1e-3, weight_decay=0.01); loss = ...
     model.compile(
@@ -140,8 +140,12 @@ def compile_model(model):
             clipvalue=None,
             global_clipnorm=None,
         ),
-        loss={'y': keras.losses.BinaryCrossentropy(from_logits=False)},
-        loss_weights={'y': 1.0},
-        metrics={'y': []},
+        loss={"y": keras.losses.BinaryCrossentropy(from_logits=False)},
+        loss_weights={"y": 1.0},
+        metrics={"y": []},
     )
     return model
+
+
+# The spec's fit block, for model.fit(x, y, **FIT).
+FIT = {"epochs": 1, "batch_size": 32, "validation_split": 0.0, "shuffle": True}

@@ -14,43 +14,43 @@ def build_model():
 
     ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
     """
-    x = keras.Input(shape=(10,), dtype='float32', name='x')
+    x = keras.Input(shape=(10,), dtype="float32", name="x")
     # ffnn.net:4: h = x -> Dense(64, activation=relu) -> Dense(64, activation=relu)
     dense = layers.Dense(
         units=64,
-        activation='relu',
+        activation="relu",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense',
+        name="dense",
     )(x)
     dense_1 = layers.Dense(
         units=64,
-        activation='relu',
+        activation="relu",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense_1',
+        name="dense_1",
     )(dense)
     # ffnn.net:5: output y = Dense(1)(h)
     dense_2 = layers.Dense(
         units=1,
-        activation='linear',
+        activation="linear",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense_2',
+        name="dense_2",
     )(dense_1)
-    return keras.Model(inputs=x, outputs={'y': dense_2}, name='ffnn')
+    return keras.Model(inputs=x, outputs={"y": dense_2}, name="ffnn")
 
 
 def load_weights(model, path):
@@ -134,12 +134,12 @@ def compile_model(model):
             clipvalue=None,
             global_clipnorm=None,
         ),
-        loss={'y': keras.losses.MeanSquaredError()},
-        loss_weights={'y': 1.0},
-        metrics={'y': ['mean_absolute_error']},
+        loss={"y": keras.losses.MeanSquaredError()},
+        loss_weights={"y": 1.0},
+        metrics={"y": ["mean_absolute_error"]},
     )
     return model
 
 
 # The spec's fit block, for model.fit(x, y, **FIT).
-FIT = {'epochs': 10, 'batch_size': 32, 'validation_split': 0.0, 'shuffle': True}
+FIT = {"epochs": 10, "batch_size": 32, "validation_split": 0.0, "shuffle": True}

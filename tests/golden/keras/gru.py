@@ -14,12 +14,12 @@ def build_model():
 
     ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
     """
-    seq = keras.Input(shape=(None, 8), dtype='float32', name='seq')
+    seq = keras.Input(shape=(None, 8), dtype="float32", name="seq")
     # gru.net:4: h = GRU(16, return_sequences=true)(seq)
     gru = layers.GRU(
         units=16,
-        activation='tanh',
-        recurrent_activation='sigmoid',
+        activation="tanh",
+        recurrent_activation="sigmoid",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         recurrent_initializer=keras.initializers.Orthogonal(gain=1.0),
@@ -37,13 +37,13 @@ def build_model():
         reset_after=True,
         stateful=False,
         unroll=False,
-        name='gru',
+        name="gru",
     )(seq)
     # gru.net:5: h = GRU(8, go_backwards=true)(h)
     gru_1 = layers.GRU(
         units=8,
-        activation='tanh',
-        recurrent_activation='sigmoid',
+        activation="tanh",
+        recurrent_activation="sigmoid",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         recurrent_initializer=keras.initializers.Orthogonal(gain=1.0),
@@ -61,21 +61,21 @@ def build_model():
         reset_after=True,
         stateful=False,
         unroll=False,
-        name='gru_1',
+        name="gru_1",
     )(gru)
     # gru.net:6: output y = Dense(4, activation=softmax)(h)
     dense = layers.Dense(
         units=4,
-        activation='softmax',
+        activation="softmax",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense',
+        name="dense",
     )(gru_1)
-    return keras.Model(inputs=seq, outputs={'y': dense}, name='gru_tagger')
+    return keras.Model(inputs=seq, outputs={"y": dense}, name="gru_tagger")
 
 
 def load_weights(model, path):
@@ -145,7 +145,7 @@ def _safetensors():
 def compile_model(model):
     """Compile ``model`` with the spec's optimizer, losses, loss weights and metrics.
 
-    ``compile_model(build_model()).fit(x, y, epochs=10)``
+    ``compile_model(build_model()).fit(x, y, **FIT)``
     """
     # gru.net:8: compile { optimizer = adagrad(learning_rate=0.05); loss = sparse_categorical_cr...
     model.compile(
@@ -157,8 +157,12 @@ def compile_model(model):
             clipvalue=None,
             global_clipnorm=None,
         ),
-        loss={'y': keras.losses.SparseCategoricalCrossentropy(from_logits=False)},
-        loss_weights={'y': 1.0},
-        metrics={'y': ['accuracy']},
+        loss={"y": keras.losses.SparseCategoricalCrossentropy(from_logits=False)},
+        loss_weights={"y": 1.0},
+        metrics={"y": ["accuracy"]},
     )
     return model
+
+
+# The spec's fit block, for model.fit(x, y, **FIT).
+FIT = {"epochs": 1, "batch_size": 32, "validation_split": 0.0, "shuffle": True}

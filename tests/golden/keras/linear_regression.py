@@ -14,21 +14,21 @@ def build_model():
 
     ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
     """
-    input_ = keras.Input(shape=(3,), dtype='float32', name='input')
+    input_ = keras.Input(shape=(3,), dtype="float32", name="input")
     # linear_regression.net:3: Dense(1, input_dim=3)
     dense = layers.Dense(
         units=1,
-        activation='linear',
+        activation="linear",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense',
+        name="dense",
     )(input_)
     # linear_regression.net:2: sequential linear_regression {
-    return keras.Model(inputs=input_, outputs={'output': dense}, name='linear_regression')
+    return keras.Model(inputs=input_, outputs={"output": dense}, name="linear_regression")
 
 
 def load_weights(model, path):
@@ -110,12 +110,12 @@ def compile_model(model):
             clipvalue=None,
             global_clipnorm=None,
         ),
-        loss={'output': keras.losses.MeanSquaredError()},
-        loss_weights={'output': 1.0},
-        metrics={'output': []},
+        loss={"output": keras.losses.MeanSquaredError()},
+        loss_weights={"output": 1.0},
+        metrics={"output": []},
     )
     return model
 
 
 # The spec's fit block, for model.fit(x, y, **FIT).
-FIT = {'epochs': 50, 'batch_size': 16, 'validation_split': 0.0, 'shuffle': True}
+FIT = {"epochs": 50, "batch_size": 16, "validation_split": 0.0, "shuffle": True}

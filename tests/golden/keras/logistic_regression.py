@@ -14,21 +14,21 @@ def build_model():
 
     ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
     """
-    input_ = keras.Input(shape=(4,), dtype='float32', name='input')
+    input_ = keras.Input(shape=(4,), dtype="float32", name="input")
     # logistic_regression.net:4: Dense(1, activation=sigmoid, kernel_regularizer=l2(0.01))
     dense = layers.Dense(
         units=1,
-        activation='sigmoid',
+        activation="sigmoid",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=keras.regularizers.L2(l2=0.01),
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense',
+        name="dense",
     )(input_)
     # logistic_regression.net:2: sequential logistic_regression {
-    return keras.Model(inputs=input_, outputs={'output': dense}, name='logistic_regression')
+    return keras.Model(inputs=input_, outputs={"output": dense}, name="logistic_regression")
 
 
 def load_weights(model, path):
@@ -98,7 +98,7 @@ def _safetensors():
 def compile_model(model):
     """Compile ``model`` with the spec's optimizer, losses, loss weights and metrics.
 
-    ``compile_model(build_model()).fit(x, y, epochs=10)``
+    ``compile_model(build_model()).fit(x, y, **FIT)``
     """
     # logistic_regression.net:5: compile { optimizer = sgd(lr=0.1, momentum=0.9); loss = binary_...
     model.compile(
@@ -110,8 +110,12 @@ def compile_model(model):
             clipvalue=None,
             global_clipnorm=None,
         ),
-        loss={'output': keras.losses.BinaryCrossentropy(from_logits=False)},
-        loss_weights={'output': 1.0},
-        metrics={'output': ['binary_accuracy']},
+        loss={"output": keras.losses.BinaryCrossentropy(from_logits=False)},
+        loss_weights={"output": 1.0},
+        metrics={"output": ["binary_accuracy"]},
     )
     return model
+
+
+# The spec's fit block, for model.fit(x, y, **FIT).
+FIT = {"epochs": 1, "batch_size": 32, "validation_split": 0.0, "shuffle": True}

@@ -14,12 +14,12 @@ def build_model():
 
     ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
     """
-    input_ = keras.Input(shape=(50, 1), dtype='float32', name='input')
+    input_ = keras.Input(shape=(50, 1), dtype="float32", name="input")
     # lstm_series.net:4: LSTM(10)
     lstm = layers.LSTM(
         units=10,
-        activation='tanh',
-        recurrent_activation='sigmoid',
+        activation="tanh",
+        recurrent_activation="sigmoid",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         recurrent_initializer=keras.initializers.Orthogonal(gain=1.0),
@@ -37,22 +37,22 @@ def build_model():
         unit_forget_bias=True,
         stateful=False,
         unroll=False,
-        name='lstm',
+        name="lstm",
     )(input_)
     # lstm_series.net:5: Dense(1)
     dense = layers.Dense(
         units=1,
-        activation='linear',
+        activation="linear",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense',
+        name="dense",
     )(lstm)
     # lstm_series.net:2: sequential lstm_series {
-    return keras.Model(inputs=input_, outputs={'output': dense}, name='lstm_series')
+    return keras.Model(inputs=input_, outputs={"output": dense}, name="lstm_series")
 
 
 def load_weights(model, path):
@@ -136,12 +136,12 @@ def compile_model(model):
             clipvalue=None,
             global_clipnorm=None,
         ),
-        loss={'output': keras.losses.MeanSquaredError()},
-        loss_weights={'output': 1.0},
-        metrics={'output': ['mean_absolute_error']},
+        loss={"output": keras.losses.MeanSquaredError()},
+        loss_weights={"output": 1.0},
+        metrics={"output": ["mean_absolute_error"]},
     )
     return model
 
 
 # The spec's fit block, for model.fit(x, y, **FIT).
-FIT = {'epochs': 10, 'batch_size': 16, 'validation_split': 0.0, 'shuffle': False}
+FIT = {"epochs": 10, "batch_size": 16, "validation_split": 0.0, "shuffle": False}

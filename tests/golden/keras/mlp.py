@@ -14,33 +14,33 @@ def build_model():
 
     ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
     """
-    input_ = keras.Input(shape=(4,), dtype='float32', name='input')
+    input_ = keras.Input(shape=(4,), dtype="float32", name="input")
     # mlp.net:5: Dense(8, activation=relu)
     dense = layers.Dense(
         units=8,
-        activation='relu',
+        activation="relu",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense',
+        name="dense",
     )(input_)
     # mlp.net:6: Dense(1, activation=sigmoid)
     dense_1 = layers.Dense(
         units=1,
-        activation='sigmoid',
+        activation="sigmoid",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense_1',
+        name="dense_1",
     )(dense)
     # mlp.net:3: sequential mlp {
-    return keras.Model(inputs=input_, outputs={'output': dense_1}, name='mlp')
+    return keras.Model(inputs=input_, outputs={"output": dense_1}, name="mlp")
 
 
 def load_weights(model, path):
@@ -124,12 +124,12 @@ def compile_model(model):
             clipvalue=None,
             global_clipnorm=None,
         ),
-        loss={'output': keras.losses.BinaryCrossentropy(from_logits=False)},
-        loss_weights={'output': 1.0},
-        metrics={'output': ['accuracy']},
+        loss={"output": keras.losses.BinaryCrossentropy(from_logits=False)},
+        loss_weights={"output": 1.0},
+        metrics={"output": ["accuracy"]},
     )
     return model
 
 
 # The spec's fit block, for model.fit(x, y, **FIT).
-FIT = {'epochs': 20, 'batch_size': 8, 'validation_split': 0.0, 'shuffle': True}
+FIT = {"epochs": 20, "batch_size": 8, "validation_split": 0.0, "shuffle": True}

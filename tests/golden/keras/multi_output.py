@@ -14,7 +14,7 @@ def build_model():
 
     ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
     """
-    tokens = keras.Input(shape=(20,), dtype='int32', name='tokens')
+    tokens = keras.Input(shape=(20,), dtype="int32", name="tokens")
     # multi_output.net:4: e = Embedding(500, 16, mask_zero=true)(tokens)
     embedding = layers.Embedding(
         input_dim=500,
@@ -23,13 +23,13 @@ def build_model():
         embeddings_regularizer=None,
         activity_regularizer=None,
         mask_zero=True,
-        name='embedding',
+        name="embedding",
     )(tokens)
     # multi_output.net:5: seq, h, c = LSTM(24, return_sequences=true, return_state=true)(e)
     lstm, lstm_h, lstm_c = layers.LSTM(
         units=24,
-        activation='tanh',
-        recurrent_activation='sigmoid',
+        activation="tanh",
+        recurrent_activation="sigmoid",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         recurrent_initializer=keras.initializers.Orthogonal(gain=1.0),
@@ -47,13 +47,13 @@ def build_model():
         unit_forget_bias=True,
         stateful=False,
         unroll=False,
-        name='lstm',
+        name="lstm",
     )(embedding)
     # multi_output.net:6: pooled = LSTM(12)(seq)
     lstm_1 = layers.LSTM(
         units=12,
-        activation='tanh',
-        recurrent_activation='sigmoid',
+        activation="tanh",
+        recurrent_activation="sigmoid",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         recurrent_initializer=keras.initializers.Orthogonal(gain=1.0),
@@ -71,38 +71,38 @@ def build_model():
         unit_forget_bias=True,
         stateful=False,
         unroll=False,
-        name='lstm_1',
+        name="lstm_1",
     )(lstm)
     # multi_output.net:7: both = concatenate([pooled, h, c])
-    concatenate = layers.Concatenate(axis=-1, name='concatenate')([lstm_1, lstm_h, lstm_c])
+    concatenate = layers.Concatenate(axis=-1, name="concatenate")([lstm_1, lstm_h, lstm_c])
     # multi_output.net:8: output topic = Dense(5, activation=softmax)(both)
     dense = layers.Dense(
         units=5,
-        activation='softmax',
+        activation="softmax",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense',
+        name="dense",
     )(concatenate)
     # multi_output.net:9: output score = Dense(1)(both)
     dense_1 = layers.Dense(
         units=1,
-        activation='linear',
+        activation="linear",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense_1',
+        name="dense_1",
     )(concatenate)
     return keras.Model(
         inputs=tokens,
-        outputs={'topic': dense, 'score': dense_1},
-        name='multi_output',
+        outputs={"topic": dense, "score": dense_1},
+        name="multi_output",
     )
 
 
@@ -188,14 +188,14 @@ def compile_model(model):
             global_clipnorm=None,
         ),
         loss={
-            'topic': keras.losses.CategoricalCrossentropy(from_logits=False),
-            'score': keras.losses.MeanSquaredError(),
+            "topic": keras.losses.CategoricalCrossentropy(from_logits=False),
+            "score": keras.losses.MeanSquaredError(),
         },
-        loss_weights={'topic': 1.0, 'score': 0.5},
-        metrics={'topic': ['accuracy'], 'score': ['accuracy']},
+        loss_weights={"topic": 1.0, "score": 0.5},
+        metrics={"topic": ["accuracy"], "score": ["accuracy"]},
     )
     return model
 
 
 # The spec's fit block, for model.fit(x, y, **FIT).
-FIT = {'epochs': 3, 'batch_size': 8, 'validation_split': 0.0, 'shuffle': False}
+FIT = {"epochs": 3, "batch_size": 8, "validation_split": 0.0, "shuffle": False}

@@ -14,35 +14,35 @@ def build_model():
 
     ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
     """
-    input_ = keras.Input(shape=(10000,), dtype='float32', name='input')
+    input_ = keras.Input(shape=(10000,), dtype="float32", name="input")
     # news.net:7: Dense(512, activation=relu)
     dense = layers.Dense(
         units=512,
-        activation='relu',
+        activation="relu",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense',
+        name="dense",
     )(input_)
     # news.net:8: Dropout(0.5)
-    dropout = layers.Dropout(rate=0.5, noise_shape=None, seed=None, name='dropout')(dense)
+    dropout = layers.Dropout(rate=0.5, noise_shape=None, seed=None, name="dropout")(dense)
     # news.net:9: Dense(classes, activation=softmax)
     dense_1 = layers.Dense(
         units=46,
-        activation='softmax',
+        activation="softmax",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense_1',
+        name="dense_1",
     )(dropout)
     # news.net:5: sequential news {
-    return keras.Model(inputs=input_, outputs={'output': dense_1}, name='news')
+    return keras.Model(inputs=input_, outputs={"output": dense_1}, name="news")
 
 
 def load_weights(model, path):
@@ -126,12 +126,12 @@ def compile_model(model):
             clipvalue=None,
             global_clipnorm=None,
         ),
-        loss={'output': keras.losses.CategoricalCrossentropy(from_logits=False)},
-        loss_weights={'output': 1.0},
-        metrics={'output': ['accuracy']},
+        loss={"output": keras.losses.CategoricalCrossentropy(from_logits=False)},
+        loss_weights={"output": 1.0},
+        metrics={"output": ["accuracy"]},
     )
     return model
 
 
 # The spec's fit block, for model.fit(x, y, **FIT).
-FIT = {'epochs': 5, 'batch_size': 32, 'validation_split': 0.1, 'shuffle': True}
+FIT = {"epochs": 5, "batch_size": 32, "validation_split": 0.1, "shuffle": True}

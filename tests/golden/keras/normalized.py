@@ -14,18 +14,18 @@ def build_model():
 
     ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
     """
-    x = keras.Input(shape=(20,), dtype='float32', name='x')
+    x = keras.Input(shape=(20,), dtype="float32", name="x")
     # normalized.net:5: h = Dense(32, use_bias=false)(x)
     dense = layers.Dense(
         units=32,
-        activation='linear',
+        activation="linear",
         use_bias=False,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense',
+        name="dense",
     )(x)
     # normalized.net:6: h = BatchNorm(momentum=0.9)(h)
     batch_normalization = layers.BatchNormalization(
@@ -40,21 +40,21 @@ def build_model():
         moving_variance_initializer=keras.initializers.Ones(),
         beta_regularizer=None,
         gamma_regularizer=None,
-        name='batch_normalization',
+        name="batch_normalization",
     )(dense)
     # normalized.net:7: h = Activation(relu)(h)
-    activation = layers.Activation(activation='relu', name='activation')(batch_normalization)
+    activation = layers.Activation(activation="relu", name="activation")(batch_normalization)
     # normalized.net:8: h = Dense(16, activation=gelu)(h)
     dense_1 = layers.Dense(
         units=16,
-        activation='gelu',
+        activation="gelu",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense_1',
+        name="dense_1",
     )(activation)
     # normalized.net:9: h = LayerNorm(epsilon=1e-5)(h)
     layer_normalization = layers.LayerNormalization(
@@ -66,21 +66,21 @@ def build_model():
         gamma_initializer=keras.initializers.Ones(),
         beta_regularizer=None,
         gamma_regularizer=None,
-        name='layer_normalization',
+        name="layer_normalization",
     )(dense_1)
     # normalized.net:10: output y = Dense(3, activation=softmax)(h)
     dense_2 = layers.Dense(
         units=3,
-        activation='softmax',
+        activation="softmax",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense_2',
+        name="dense_2",
     )(layer_normalization)
-    return keras.Model(inputs=x, outputs={'y': dense_2}, name='normalized')
+    return keras.Model(inputs=x, outputs={"y": dense_2}, name="normalized")
 
 
 def load_weights(model, path):
@@ -150,7 +150,7 @@ def _safetensors():
 def compile_model(model):
     """Compile ``model`` with the spec's optimizer, losses, loss weights and metrics.
 
-    ``compile_model(build_model()).fit(x, y, epochs=10)``
+    ``compile_model(build_model()).fit(x, y, **FIT)``
     """
     # normalized.net:12: compile { optimizer = rmsprop(learning_rate=0.001, centered=true); loss...
     model.compile(
@@ -164,8 +164,12 @@ def compile_model(model):
             clipvalue=None,
             global_clipnorm=None,
         ),
-        loss={'y': keras.losses.CategoricalCrossentropy(from_logits=False)},
-        loss_weights={'y': 1.0},
-        metrics={'y': []},
+        loss={"y": keras.losses.CategoricalCrossentropy(from_logits=False)},
+        loss_weights={"y": 1.0},
+        metrics={"y": []},
     )
     return model
+
+
+# The spec's fit block, for model.fit(x, y, **FIT).
+FIT = {"epochs": 1, "batch_size": 32, "validation_split": 0.0, "shuffle": True}

@@ -14,39 +14,39 @@ def build_model():
 
     ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
     """
-    left = keras.Input(shape=(12,), dtype='float32', name='left')
-    right = keras.Input(shape=(12,), dtype='float32', name='right')
+    left = keras.Input(shape=(12,), dtype="float32", name="left")
+    right = keras.Input(shape=(12,), dtype="float32", name="right")
     # shared.net:5: encoder = Dense(8, activation=tanh, name="encoder")   # declared, not yet ap...
     encoder = layers.Dense(
         units=8,
-        activation='tanh',
+        activation="tanh",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='encoder',
+        name="encoder",
     )
     # shared.net:6: a = encoder(left)
     encoder_left = encoder(left)
     # shared.net:7: b = encoder(right)
     encoder_right = encoder(right)
     # shared.net:8: d = subtract([a, b])
-    subtract = layers.Subtract(name='subtract')([encoder_left, encoder_right])
+    subtract = layers.Subtract(name="subtract")([encoder_left, encoder_right])
     # shared.net:9: output similar = Dense(1, activation=sigmoid)(d)
     dense = layers.Dense(
         units=1,
-        activation='sigmoid',
+        activation="sigmoid",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense',
+        name="dense",
     )(subtract)
-    return keras.Model(inputs=[left, right], outputs={'similar': dense}, name='siamese')
+    return keras.Model(inputs=[left, right], outputs={"similar": dense}, name="siamese")
 
 
 def load_weights(model, path):
@@ -116,7 +116,7 @@ def _safetensors():
 def compile_model(model):
     """Compile ``model`` with the spec's optimizer, losses, loss weights and metrics.
 
-    ``compile_model(build_model()).fit(x, y, epochs=10)``
+    ``compile_model(build_model()).fit(x, y, **FIT)``
     """
     # shared.net:11: compile { optimizer = sgd(learning_rate=0.05, nesterov=true, momentum=0.9);...
     model.compile(
@@ -128,8 +128,12 @@ def compile_model(model):
             clipvalue=None,
             global_clipnorm=None,
         ),
-        loss={'similar': keras.losses.BinaryCrossentropy(from_logits=False)},
-        loss_weights={'similar': 1.0},
-        metrics={'similar': []},
+        loss={"similar": keras.losses.BinaryCrossentropy(from_logits=False)},
+        loss_weights={"similar": 1.0},
+        metrics={"similar": []},
     )
     return model
+
+
+# The spec's fit block, for model.fit(x, y, **FIT).
+FIT = {"epochs": 1, "batch_size": 32, "validation_split": 0.0, "shuffle": True}

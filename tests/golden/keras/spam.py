@@ -14,7 +14,7 @@ def build_model():
 
     ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
     """
-    text = keras.Input(shape=(100,), dtype='int32', name='text')
+    text = keras.Input(shape=(100,), dtype="int32", name="text")
     # spam.net:6: x = Embedding(max_features, 32)(text)  # -> [100, 32]
     embedding = layers.Embedding(
         input_dim=10000,
@@ -23,12 +23,12 @@ def build_model():
         embeddings_regularizer=None,
         activity_regularizer=None,
         mask_zero=False,
-        name='embedding',
+        name="embedding",
     )(text)
     # spam.net:7: x = SimpleRNN(32)(x)                   # -> [32]
     simple_rnn = layers.SimpleRNN(
         units=32,
-        activation='tanh',
+        activation="tanh",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         recurrent_initializer=keras.initializers.Orthogonal(gain=1.0),
@@ -45,22 +45,22 @@ def build_model():
         go_backwards=False,
         stateful=False,
         unroll=False,
-        name='simple_rnn',
+        name="simple_rnn",
     )(embedding)
     # spam.net:8: y = Dense(1, activation=sigmoid)(x)    # -> [1]
     dense = layers.Dense(
         units=1,
-        activation='sigmoid',
+        activation="sigmoid",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense',
+        name="dense",
     )(simple_rnn)
     # spam.net:9: output y
-    return keras.Model(inputs=text, outputs={'y': dense}, name='spam')
+    return keras.Model(inputs=text, outputs={"y": dense}, name="spam")
 
 
 def load_weights(model, path):
@@ -144,12 +144,12 @@ def compile_model(model):
             clipvalue=None,
             global_clipnorm=None,
         ),
-        loss={'y': keras.losses.BinaryCrossentropy(from_logits=False)},
-        loss_weights={'y': 1.0},
-        metrics={'y': ['accuracy']},
+        loss={"y": keras.losses.BinaryCrossentropy(from_logits=False)},
+        loss_weights={"y": 1.0},
+        metrics={"y": ["accuracy"]},
     )
     return model
 
 
 # The spec's fit block, for model.fit(x, y, **FIT).
-FIT = {'epochs': 10, 'batch_size': 32, 'validation_split': 0.2, 'shuffle': True}
+FIT = {"epochs": 10, "batch_size": 32, "validation_split": 0.2, "shuffle": True}

@@ -14,47 +14,47 @@ def build_model():
 
     ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
     """
-    a = keras.Input(shape=(8,), dtype='float32', name='a')
-    b = keras.Input(shape=(4,), dtype='float32', name='b')
+    a = keras.Input(shape=(8,), dtype="float32", name="a")
+    b = keras.Input(shape=(4,), dtype="float32", name="b")
     # two_inputs.net:5: x = Dense(16, activation=relu)(a)
     dense = layers.Dense(
         units=16,
-        activation='relu',
+        activation="relu",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense',
+        name="dense",
     )(a)
     # two_inputs.net:6: y = Dense(8, activation=relu)(b)
     dense_1 = layers.Dense(
         units=8,
-        activation='relu',
+        activation="relu",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense_1',
+        name="dense_1",
     )(b)
     # two_inputs.net:7: z = concatenate([x, y])                 # -> [24]
-    concatenate = layers.Concatenate(axis=-1, name='concatenate')([dense, dense_1])
+    concatenate = layers.Concatenate(axis=-1, name="concatenate")([dense, dense_1])
     # two_inputs.net:8: output score = Dense(1, activation=sigmoid)(z)
     dense_2 = layers.Dense(
         units=1,
-        activation='sigmoid',
+        activation="sigmoid",
         use_bias=True,
         kernel_initializer=keras.initializers.GlorotUniform(),
         bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
-        name='dense_2',
+        name="dense_2",
     )(concatenate)
-    return keras.Model(inputs=[a, b], outputs={'score': dense_2}, name='two_inputs')
+    return keras.Model(inputs=[a, b], outputs={"score": dense_2}, name="two_inputs")
 
 
 def load_weights(model, path):
@@ -124,7 +124,7 @@ def _safetensors():
 def compile_model(model):
     """Compile ``model`` with the spec's optimizer, losses, loss weights and metrics.
 
-    ``compile_model(build_model()).fit(x, y, epochs=10)``
+    ``compile_model(build_model()).fit(x, y, **FIT)``
     """
     # two_inputs.net:10: compile { optimizer = adam; loss = binary_crossentropy; metrics = [accu...
     model.compile(
@@ -138,8 +138,12 @@ def compile_model(model):
             clipvalue=None,
             global_clipnorm=None,
         ),
-        loss={'score': keras.losses.BinaryCrossentropy(from_logits=False)},
-        loss_weights={'score': 1.0},
-        metrics={'score': ['accuracy']},
+        loss={"score": keras.losses.BinaryCrossentropy(from_logits=False)},
+        loss_weights={"score": 1.0},
+        metrics={"score": ["accuracy"]},
     )
     return model
+
+
+# The spec's fit block, for model.fit(x, y, **FIT).
+FIT = {"epochs": 1, "batch_size": 32, "validation_split": 0.0, "shuffle": True}
