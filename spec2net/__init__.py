@@ -12,7 +12,7 @@ from .net import Net
 from .runtime.data import DataError
 
 __version__ = "0.1.0"
-__all__ = ["DataError", "Diagnostic", "Net", "SpecError", "__version__", "load", "load_weights", "loads", "save_weights"]
+__all__ = ["DataError", "Diagnostic", "Net", "NonFiniteError", "SpecError", "TrainError", "__version__", "load", "load_weights", "loads", "save_weights"]
 
 
 def load(path, model: str | None = None, defines: dict | None = None) -> Net:
@@ -49,3 +49,13 @@ def save_weights(path, weights: dict) -> None:
     from .weights import save_weights as _save
 
     _save(path, weights)
+
+
+def __getattr__(name: str):
+    """``spec2net.TrainError`` and ``spec2net.NonFiniteError`` (a TrainError: training diverged),
+    imported on first use so that ``import spec2net`` stays light."""
+    if name in ("TrainError", "NonFiniteError"):
+        from .backends.numpy import train
+
+        return getattr(train, name)
+    raise AttributeError(f"module 'spec2net' has no attribute {name!r}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import budget, ir
-from .runtime.data import DataSpec, InputSpec, OutputSpec
+from .runtime.data import DataSpec, InputSpec, OutputSpec, check_inputs
 from .summary import format_summary
 
 
@@ -69,21 +69,51 @@ class Net:
     def run(self, inputs: dict, weights: dict | None = None, training=False, seed=None, dtype="float32",
             max_memory: int | None = None) -> dict:
         """The NumPy reference interpreter on a batch: ``net.run({"x": x}, weights)["y"]``; without
-        weights, those of ``init_weights(seed or 0)``. Refuses a run over ``max_memory`` bytes."""
+        weights, those of ``init_weights(seed or 0)``. Refuses bad inputs (DataError) and a run over
+        ``max_memory`` bytes (SpecError)."""
         import numpy as np
 
         from .backends.numpy import init_weights, run
 
+        check_inputs(data_spec(self.ir), inputs, exact=True)
         self.check_memory("run", inputs, itemsize=np.dtype(dtype).itemsize, max_memory=max_memory)
         if weights is None:
             weights = init_weights(self.ir, 0 if seed is None else seed)
         return run(self.ir, inputs, weights, training=training, seed=seed, dtype=dtype)
 
+    def predict(self, inputs: dict, weights: dict, batch_size: int = 32, max_memory: int | None = None) -> dict:
+        """Keras's ``predict``: inference in batches, the outputs concatenated (the same numbers as
+        ``run``, in less memory): ``net.predict({"x": x}, weights, batch_size=256)["y"]``. Keys that
+        are not inputs are ignored, as Keras does, so a training data dict can be passed whole."""
+        import numpy as np
+
+        from .backends.numpy import run
+
+        _positive("batch_size", batch_size)
+        inputs, n = check_inputs(data_spec(self.ir), inputs)
+        self.check_memory("run", inputs, batch=min(n, batch_size), max_memory=max_memory)
+        parts = [run(self.ir, {k: v[i:i + batch_size] for k, v in inputs.items()}, weights)
+                 for i in range(0, n, batch_size)]
+        return {o: np.concatenate([p[o] for p in parts]) for o in self.output_names}
+
+    def evaluate(self, data: dict, weights: dict, batch_size: int = 32, max_memory: int | None = None) -> dict:
+        """Keras's ``evaluate(..., return_dict=True)`` in NumPy: the loss, per-output losses and
+        metrics under Keras's names: ``net.evaluate({"x": x, "y": y}, weights)["loss"]``."""
+        from .backends.numpy.train import evaluate
+
+        _positive("batch_size", batch_size)
+        n = check_inputs(data_spec(self.ir), data)[1]
+        self.check_memory("run", data, batch=min(n, batch_size), max_memory=max_memory)
+        return evaluate(self.ir, data, weights, batch_size)
+
     def train(self, data: dict, weights: dict | None = None, epochs=None, batch_size=None, shuffle=None,
-              validation_split=None, seed: int = 0, callback=None, max_memory: int | None = None):
+              validation_split=None, seed: int = 0, callback=None, max_memory: int | None = None,
+              validation_data: dict | None = None, keep_going: bool = False):
         """Keras ``fit()`` with the NumPy trainer; ``None`` takes the spec's ``fit`` block (else Keras's
-        defaults: 1 epoch, batch 32, shuffled, no validation). Returns ``(weights, history)``:
-        ``w, h = net.train({"x": x, "y": y}, net.init_weights(0), epochs=2)``."""
+        defaults: 1 epoch, batch 32, shuffled, no validation). ``validation_data`` (a dict like
+        ``data``) takes precedence over ``validation_split``, as in Keras. Bad data raises DataError;
+        a NaN or infinite loss raises NonFiniteError unless ``keep_going``. Returns
+        ``(weights, history)``: ``w, h = net.train({"x": x, "y": y}, net.init_weights(0), epochs=2)``."""
         from .backends.numpy import init_weights
         from .backends.numpy.train import TrainError, fit
 
@@ -91,13 +121,13 @@ class Net:
             raise TrainError(f"model '{self.name}' has no `compile` block: no loss or optimizer to train with")
         spec = self.ir.fit or {"epochs": 1, "batch_size": 32, "shuffle": True, "validation_split": 0.0}
         pick = lambda given, key: spec[key] if given is None else given
-        n = budget.batch_of(self.ir, data)
+        n = check_inputs(data_spec(self.ir), data)[1]  # before the budget reads the batch size from it
         self.check_memory("train", data, batch=min(n, pick(batch_size, "batch_size")), max_memory=max_memory)
         if weights is None:
             weights = init_weights(self.ir, seed)
         return fit(self.ir, data, weights, epochs=pick(epochs, "epochs"), batch_size=pick(batch_size, "batch_size"),
                    shuffle=pick(shuffle, "shuffle"), validation_split=pick(validation_split, "validation_split"),
-                   seed=seed, callback=callback)
+                   seed=seed, callback=callback, validation_data=validation_data, keep_going=keep_going)
 
     def build(self, backend: str) -> str:
         """The source of a standalone module for ``backend`` ("keras" or "torch"): ``net.build("keras")``."""
@@ -109,3 +139,8 @@ class Net:
 
     def __repr__(self) -> str:
         return f"<spec2net.Net {self.name!r}: {len(self.ir.layers)} layers, {self.count_params():,} params>"
+
+
+def _positive(name: str, value) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")

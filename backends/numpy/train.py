@@ -10,7 +10,9 @@ import math
 import numpy as np
 
 from spec2net import ir
+from spec2net.runtime.data import DataError, check_data
 
+from . import sparse
 from .backprop import compiled_loss, loss_and_grads
 from .initializers import derive_seed
 from .interpreter import forward
@@ -19,21 +21,35 @@ from .optimizers import Optimizer
 
 
 class TrainError(ValueError):
-    """Data or settings that cannot train this model."""
+    """Settings that cannot train this model (bad data raises spec2net.DataError)."""
 
 
-def split_data(model: ir.Model, data: dict) -> tuple[dict, dict, int]:
-    """Inputs (by input name) and targets (by output name) from one dict, and the sample count."""
-    ins = [t.input_name for t in model.inputs]
-    outs = [o.name for o in model.outputs]
-    missing = [n for n in ins + outs if n not in data]
-    if missing:
-        raise TrainError(f"the data has no array for {', '.join(missing)} (inputs: {', '.join(ins)}; "
-                         f"targets: {', '.join(outs)})")
-    sizes = {n: len(data[n]) for n in ins + outs}
-    if len(set(sizes.values())) != 1:
-        raise TrainError(f"inputs and targets hold different numbers of samples: {sizes}")
-    return {n: np.asarray(data[n]) for n in ins}, {n: np.asarray(data[n]) for n in outs}, sizes[ins[0]]
+class NonFiniteError(TrainError):
+    """The loss, a gradient or a weight became NaN or infinite (``keep_going=True``: Keras's way, go on).
+    ``epoch`` and ``batch`` count from 1, as Keras's progress bar does."""
+
+    def __init__(self, message: str, epoch: int, batch: int):
+        super().__init__(message)
+        self.epoch, self.batch = epoch, batch
+
+
+def _first_non_finite(keys, arrays: dict):
+    return next((k for k in keys if k in arrays and not np.all(np.isfinite(sparse.values(arrays[k])))), None)
+
+
+def check_finite(loss: float, before: dict, grads: dict, after: dict, epoch: int, batch: int) -> None:
+    """Raise NonFiniteError naming where training broke: the first non-finite weight the step
+    started from, else gradient, else updated weight (in the weights file's order)."""
+    if math.isfinite(loss) and _first_non_finite(after, after) is None:
+        return
+    where = f"epoch {epoch + 1}, batch {batch + 1}"
+    found = ((what, _first_non_finite(list(arrays), arrays)) for what, arrays in
+             (("weight", before), ("gradient of", grads), ("updated weight", after)))
+    what, key = next(((w, k) for w, k in found if k is not None), (None, None))
+    culprit = f"first non-finite: {what} '{key}'" if key else "weights and gradients finite: overflow in the forward"
+    raise NonFiniteError(f"training diverged at {where}: loss {loss}; {culprit} (a lower learning rate or "
+                         "gradient clipping may help; keep_going/--keep-going trains on, as Keras does)",
+                         epoch + 1, batch + 1)
 
 
 def _take(arrays: dict, idx) -> dict:
@@ -69,53 +85,69 @@ class _Epoch:
 
 
 def fit(model: ir.Model, data: dict, weights: dict, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
-        validation_split: float = 0.0, seed: int = 0, callback=None):
+        validation_split: float = 0.0, seed: int = 0, callback=None, validation_data: dict | None = None,
+        keep_going: bool = False):
     """Train ``model`` from ``weights``: ``new_weights, history = fit(net.ir, {"x": x, "y": y}, w, epochs=2)``.
 
+    ``data`` (and ``validation_data``, which takes precedence over ``validation_split``, as in
+    Keras) hold inputs by input name and targets by output name, checked first (DataError). A
+    NaN or infinite loss, gradient or weight raises NonFiniteError unless ``keep_going``.
     ``callback(epoch, step, steps, logs)`` is called after every batch (for a progress bar), and
     ``callback.epoch_end(logs)``, where it exists, after each epoch with the validation numbers.
     """
     if model.compile is None:
         raise TrainError(f"model '{model.name}' has no `compile` block: no loss or optimizer to train with")
-    inputs, targets, n = split_data(model, data)
-    n_train = n
-    if validation_split:
+    from spec2net.net import data_spec  # spec2net.net imports the backends lazily: no cycle
+
+    spec = data_spec(model)
+    inputs, targets, n = check_data(spec, data)
+    n_train, val = n, None
+    if validation_data is not None:
+        try:
+            val = check_data(spec, validation_data)[:2]
+        except DataError as e:
+            raise DataError(e.detail, "validation_data") from None
+    elif validation_split:
         n_train = math.floor(n * (1.0 - validation_split))  # Keras: the last fraction validates
         if n_train in (0, n):
             raise TrainError(f"validation_split={validation_split} leaves no training or no validation "
                              f"samples out of {n}")
+        val = _take(inputs, slice(n_train, n)), _take(targets, slice(n_train, n))
     opt = Optimizer(model.compile.optimizer)
     weights = {k: np.asarray(v, np.float32) for k, v in weights.items()}
-    history: dict[str, list] = {}
     rng = np.random.default_rng(derive_seed("shuffle", seed))
-    steps, step = math.ceil(n_train / batch_size), 0
-    for epoch in range(epochs):
-        order = rng.permutation(n_train) if shuffle else np.arange(n_train)
-        tracker = _Epoch(model)
-        for k, start in enumerate(range(0, n_train, batch_size)):
-            idx = order[start:start + batch_size]
-            bt = _take(targets, idx)
-            loss, parts, grads, state, preds = loss_and_grads(model, weights, _take(inputs, idx), bt,
-                                                              seed=derive_seed("step", seed, step))
-            weights = opt.apply(weights, grads)
-            weights.update({key: v.astype(np.float32) for key, v in state.items()})
-            tracker.update(loss, parts, preds, bt, len(idx))
-            step += 1
-            if callback is not None:
-                callback(epoch, k + 1, steps, tracker.logs())
-        logs = tracker.logs()
-        if n_train < n:
-            logs.update(evaluate(model, _take(inputs, slice(n_train, n)), _take(targets, slice(n_train, n)),
-                                 weights, batch_size).logs("val_"))
-        for key, value in logs.items():
-            history.setdefault(key, []).append(value)
-        if hasattr(callback, "epoch_end"):
-            callback.epoch_end(logs)
+    steps = math.ceil(n_train / batch_size)
+    history: dict[str, list] = {}
+    step = 0
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported by check_finite
+        for epoch in range(epochs):
+            order = rng.permutation(n_train) if shuffle else np.arange(n_train)
+            tracker = _Epoch(model)
+            for k, start in enumerate(range(0, n_train, batch_size)):
+                idx = order[start:start + batch_size]
+                bt = _take(targets, idx)
+                loss, parts, grads, state, preds = loss_and_grads(model, weights, _take(inputs, idx), bt,
+                                                                  seed=derive_seed("step", seed, step))
+                before, weights = weights, opt.apply(weights, grads)
+                weights.update({key: v.astype(np.float32) for key, v in state.items()})
+                if not keep_going:
+                    check_finite(loss, before, grads, weights, epoch, k)
+                tracker.update(loss, parts, preds, bt, len(idx))
+                step += 1
+                if callback is not None:
+                    callback(epoch, k + 1, steps, tracker.logs())
+            logs = tracker.logs()
+            if val is not None:
+                logs.update(evaluate_arrays(model, *val, weights, batch_size).logs("val_"))
+            for key, value in logs.items():
+                history.setdefault(key, []).append(value)
+            if hasattr(callback, "epoch_end"):
+                callback.epoch_end(logs)
     return weights, history
 
 
-def evaluate(model: ir.Model, inputs: dict, targets: dict, weights: dict, batch_size: int = 32) -> _Epoch:
-    """Inference-mode loss and metrics over batches, as Keras's ``evaluate``."""
+def evaluate_arrays(model: ir.Model, inputs: dict, targets: dict, weights: dict, batch_size: int = 32) -> _Epoch:
+    """Inference-mode loss and metrics over batches of checked arrays, as Keras's ``evaluate``."""
     tracker = _Epoch(model)
     w = {k: np.asarray(v, np.float32) for k, v in weights.items()}
     n = len(next(iter(inputs.values())))
@@ -127,3 +159,13 @@ def evaluate(model: ir.Model, inputs: dict, targets: dict, weights: dict, batch_
         preds = {o.name: values[o.tensor] for o in model.outputs}
         tracker.update(total, parts, preds, bt, len(bt[model.outputs[0].name]))
     return tracker
+
+
+def evaluate(model: ir.Model, data: dict, weights: dict, batch_size: int = 32) -> dict:
+    """Keras's ``evaluate(..., return_dict=True)``: ``evaluate(net.ir, {"x": x, "y": y}, w)["loss"]``."""
+    if model.compile is None:
+        raise TrainError(f"model '{model.name}' has no `compile` block: no loss to evaluate")
+    from spec2net.net import data_spec
+
+    inputs, targets, _ = check_data(data_spec(model), data)
+    return evaluate_arrays(model, inputs, targets, weights, batch_size).logs()
