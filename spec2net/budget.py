@@ -42,6 +42,11 @@ def default_budget() -> int:
         return FALLBACK
 
 
+def resolve(max_memory: int | None) -> int:
+    """The budget in bytes that ``max_memory`` asks for: None, the default; 0, no limit (0)."""
+    return default_budget() if max_memory is None else max_memory
+
+
 def show_size(n: float) -> str:
     """``show_size(1536) == "1.5 KiB"``."""
     if n < 1024:
@@ -89,7 +94,7 @@ def check(model: ir.Model, task: str, batch: int = 1, fill: int = 1, itemsize: i
           max_memory: int | None = None, sources: dict | None = None) -> None:
     """Raise SpecError (code ``memory``, at the biggest layer) when ``task`` would exceed
     ``max_memory`` bytes (None: half the machine's memory; 0: no limit)."""
-    budget = default_budget() if max_memory is None else max_memory
+    budget = resolve(max_memory)
     if budget <= 0 or not model.layers:
         return
     per_layer = costs(model, task, batch, fill, itemsize)

@@ -7,11 +7,17 @@ Never unpickles (``allow_pickle=False``); writes whole or not at all.
 from __future__ import annotations
 
 import io
+import math
+import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .fileio import atomic_write, shown
+from . import budget
+from .budget import show_size
+from .diagnostics import one_line
+from .fileio import PathError, atomic_write, shown
 
 FORMATS = (".npz", ".safetensors")
 
@@ -37,20 +43,81 @@ def _safetensors_numpy():
     return st
 
 
-def load_weights(path) -> dict:
-    """The arrays of a weights file, keyed ``LAYER/PARAM``: ``load_weights("w.npz")["dense/kernel"]``."""
+def load_weights(path, keys=None, max_bytes: int = 0) -> dict:
+    """The arrays of a weights file, keyed ``LAYER/PARAM``: ``load_weights("w.npz")["dense/kernel"]``.
+    ``keys``: read only these (the others are never decompressed); ``max_bytes`` (0: no limit): refuse,
+    before reading any array, a file whose arrays would take more (see ``read_npz``)."""
     fmt = weights_format(path)
     try:
         if fmt == ".safetensors":
+            size = os.stat(path).st_size  # not compressed: the arrays take at most the file's size
+            if max_bytes and size > max_bytes:
+                raise WeightsError(f"{shown(path)}: {show_size(size)} of weights is over the "
+                                   f"{show_size(max_bytes)} memory budget (--max-memory raises it)")
             return dict(_safetensors_numpy().load_file(str(path)))
-        with np.load(path, allow_pickle=False) as f:
-            return {k: f[k] for k in f.files}
+        return read_npz(path, keys, max_bytes, WeightsError)
     except WeightsError:
         raise
     except OSError as e:
         raise WeightsError(f"{shown(path)}: cannot read: {e.strerror or e}") from None
     except Exception as e:  # noqa: BLE001  (a corrupt or foreign file: say so, never a traceback)
         raise WeightsError(f"{shown(path)}: not a readable {fmt} weights file ({type(e).__name__}: {e})") from None
+
+
+def read_npz(path, keys=None, max_bytes: int = 0, error=WeightsError) -> dict:
+    """The arrays of an .npz file, read within bounds: ``read_npz("in.npz", {"x"}, 512 << 20)``.
+
+    Each member's .npy header (shape and dtype) is read first, without decompressing its data;
+    members not in ``keys`` (None: all) are never decompressed, and if the others would take more
+    than ``max_bytes`` (0: no limit) nothing is, so a small file that expands to gigabytes costs
+    nothing. Object arrays (pickles) are refused. Problems raise ``error`` with a one-line message
+    naming the file; OSError is the caller's."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = {}
+            for info in zf.infolist():
+                key = info.filename.removesuffix(".npy")
+                if key != info.filename and (keys is None or key in keys):
+                    members[key] = (info, *_npy_header(zf, info))
+            total = sum(nbytes for _, _, nbytes in members.values())
+            if max_bytes and total > max_bytes:
+                big = sorted(members, key=lambda k: -members[k][2])[:3]
+                shapes = ", ".join(f"{k!r} {members[k][1]}" for k in big)
+                raise error(f"{shown(path)}: its arrays would take {show_size(total)} once decompressed "
+                            f"({shapes}), over the {show_size(max_bytes)} memory budget (--max-memory raises "
+                            "it); nothing was decompressed")
+            out = {}
+            for key, (info, _, _) in members.items():
+                with zf.open(info) as f:
+                    out[key] = np.lib.format.read_array(f, allow_pickle=False)
+            return out
+    except (error, OSError):
+        raise
+    except Exception as e:  # noqa: BLE001  (a corrupt or foreign file: say so, never a traceback)
+        raise error(f"{shown(path)}: not a readable .npz file ({type(e).__name__}: {one_line(str(e))})") from None
+
+
+def load_arrays(path, keys=None, max_memory: int | None = None) -> dict:
+    """The arrays of an .npz file of inputs or data, as the commands read them: only ``keys`` (None:
+    all), within the memory budget (``max_memory`` as ``--max-memory``: None, half the machine's
+    memory; 0, no limit); any problem is a one-line PathError: ``load_arrays("in.npz", {"x"})``."""
+    try:
+        return read_npz(path, keys, budget.resolve(max_memory), PathError)
+    except OSError as e:
+        raise PathError(f"{shown(path)}: cannot read: {e.strerror or e}") from None
+
+
+def _npy_header(zf, info) -> tuple[str, int]:
+    """A member's ``(dtype and shape in words, bytes its array takes)``, from its header alone."""
+    with zf.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        if version not in read:
+            raise ValueError(f"array {info.filename!r}: unsupported .npy version {version}")
+        shape, _, dtype = read[version](f)
+    if dtype.hasobject:
+        raise ValueError(f"array {info.filename!r} holds Python objects, which would need unpickling")
+    return f"{dtype} {_shape(shape)}", math.prod(shape) * dtype.itemsize
 
 
 def is_real(value) -> bool:

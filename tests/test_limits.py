@@ -194,14 +194,15 @@ def test_cli_refuses_with_a_located_error_and_writes_nothing(tmp_path, capsys):
 @pytest.mark.parametrize("command", ["run", "train"])
 def test_cli_run_and_train_take_the_flag(tmp_path, capsys, command):
     spec = tmp_path / "m.net"
-    spec.write_text("model m { input x: [4]\n output y = Dense(3000)(x)\n"
+    spec.write_text("model m { input x: [40]\n output y = Dense(3000)(x)\n"
                     " compile { loss = \"mse\"; optimizer = \"sgd\" } }\n")
     data = tmp_path / "data.npz"
-    arrays = {"x": np.ones((100, 4), np.float32), "y": np.ones((100, 3000), np.float32)}
+    # 486 KB of data, under the budget; the model needs 972 KB to run, 2 MB to train: over it.
+    arrays = {"x": np.ones((40, 40), np.float32), "y": np.ones((40, 3000), np.float32)}
     np.savez(data, **(arrays if command == "train" else {"x": arrays["x"]}))
     flag = ["--inputs", str(data)] if command == "run" else ["--data", str(data), "--epochs", "1"]
     out = tmp_path / "out.npz"
-    assert main([command, str(spec), *flag, "-o", str(out), "--max-memory", "1M"]) == 1
+    assert main([command, str(spec), *flag, "-o", str(out), "--max-memory", "700K"]) == 1
     assert f"{spec}:2:13: error: {command} of model 'm' would need" in capsys.readouterr().err
     assert not out.exists()
     assert main([command, str(spec), *flag, "-o", str(out), "--max-memory", "64M"]) == 0 and out.exists()

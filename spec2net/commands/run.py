@@ -7,9 +7,10 @@ import io
 
 import numpy as np
 
+from ..budget import resolve
 from ..cli import UsageError, add_memory_option, add_spec_options, load_net
 from ..fileio import atomic_write, check_output_paths
-from ..weights import WeightsError, load_weights
+from ..weights import WeightsError, load_arrays, load_weights
 
 HELP = "run the spec with the NumPy reference interpreter on inputs from an .npz file"
 
@@ -25,14 +26,9 @@ def add_arguments(p):
     add_spec_options(p)
 
 
-def _load_inputs(path) -> dict:
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            return {k: f[k] for k in f.files}
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
-    except Exception as e:  # noqa: BLE001  (a corrupt file: a usage error, never a traceback)
-        raise UsageError(f"{path}: not a readable .npz file ({type(e).__name__}: {e})") from None
+def _load_inputs(path, keys=None, max_memory=None) -> dict:
+    """Only the arrays the model uses, within the memory budget (weights.load_arrays)."""
+    return load_arrays(path, keys, max_memory)
 
 
 def run(args) -> int:
@@ -40,10 +36,10 @@ def run(args) -> int:
 
     check_output_paths({"-o": args.output}, {"FILE": args.file, "--inputs": args.inputs, "--weights": args.weights})
     net = load_net(args)
-    inputs = _load_inputs(args.inputs)
+    inputs = _load_inputs(args.inputs, set(net.input_names), args.max_memory)
     try:
         # Without --weights, net.run draws them itself (seed S), after checking the memory budget.
-        weights = load_weights(args.weights) if args.weights else None
+        weights = load_weights(args.weights, max_bytes=resolve(args.max_memory)) if args.weights else None
         result = net.run(inputs, weights, training=args.training, seed=args.seed, max_memory=args.max_memory)
     except (WeightsError, InputError) as e:
         raise UsageError(str(e)) from None

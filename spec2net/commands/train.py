@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ..budget import resolve
 from ..cli import UsageError, add_memory_option, add_spec_options, load_net
 from ..fileio import atomic_write_many, check_output_paths
 from ..weights import WeightsError, load_weights, weights_bytes, weights_format
@@ -52,7 +53,7 @@ def run(args) -> int:
                        {"FILE": args.file, "--data": args.data, "--weights": args.weights,
                         "--validation-data": getattr(args, "validation_data", None)})
     net = load_net(args)
-    data = _load_inputs(args.data)
+    data = _load_inputs(args.data, {*net.input_names, *net.output_names}, args.max_memory)
     for flag, value, lo in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1)):
         if value is not None and value < lo:
             raise UsageError(f"{flag} must be >= {lo}, got {value}")
@@ -61,7 +62,7 @@ def run(args) -> int:
     try:
         weights_format(args.output)
         # Without --weights, net.train draws them itself, after checking the memory budget.
-        weights = load_weights(args.weights) if args.weights else None
+        weights = load_weights(args.weights, max_bytes=resolve(args.max_memory)) if args.weights else None
         progress = Progress(args.epochs or (net.ir.fit or {}).get("epochs", 1))
         weights, history = net.train(data, weights, epochs=args.epochs, batch_size=args.batch_size,
                                      shuffle=args.shuffle, validation_split=args.validation_split,
