@@ -192,7 +192,7 @@ def perturbed_weights(model: ir.Model, seed: int = 0) -> dict:
     for key, p in model.weight_keys():
         if p.name == "moving_variance":
             out[key] = rng.uniform(0.5, 1.5, p.shape).astype(np.float32)
-        elif p.initializer.name in ("zeros", "ones", "constant"):
+        elif p.initializer.name in ("zeros", "ones", "constant", "unit_forget_bias"):
             out[key] = (out[key] + rng.standard_normal(p.shape) * 0.1).astype(np.float32)
     return out
 

@@ -6,6 +6,7 @@ be ``x`` itself, so recurrent loops work in place); the input's dtype is kept.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -34,9 +35,10 @@ def relu(x, out=None):
     return np.maximum(x, 0, out=out)
 
 
-def leaky_relu(x, out=None):
-    # the activation's slope is 0.2 (the LeakyReLU layer's is its own argument, 0.3 by default)
-    return np.maximum(x, 0.2 * x, out=out)
+def leaky_relu(x, out=None, *, negative_slope):
+    # the slope comes from the registry through the Ref (0.2; the LeakyReLU layer has its own);
+    # where x <= 0 as tf.nn.leaky_relu, so a slope above 1 is right too
+    return _put(np.where(x > 0, x, negative_slope * x), out)
 
 
 def sigmoid(x, out=None):
@@ -102,11 +104,7 @@ ACTIVATIONS = {f.__name__: f for f in (linear, relu, leaky_relu, sigmoid, tanh, 
 ACTIVATIONS["silu"] = swish
 
 
-def activation(ref: ir.Ref | str):
-    """The function of an activation reference: ``activation(Ref("activation", "relu"))(x)``."""
-    name = ref if isinstance(ref, str) else ref.name
-    try:
-        return ACTIVATIONS[name]
-    except KeyError:
-        raise NotImplementedError(f"the NumPy interpreter has no activation {name!r}; "
-                                  f"it has: {', '.join(sorted(ACTIVATIONS))}") from None
+def activation(ref: ir.Ref):
+    """The function of an activation reference, its arguments bound: ``activation(Ref("activation", "relu"))(x)``."""
+    fn = ACTIVATIONS[ref.name]
+    return functools.partial(fn, **ref.kwargs) if ref.args else fn

@@ -7,22 +7,22 @@ from __future__ import annotations
 import numpy as np
 
 from spec2net import ir
+from spec2net.registry import REGISTRIES
 
 from .base import Call
 from .grads import PRE_ACTIVATION, Grads, get_grad
 from .interpreter import forward
-from .losses import LOGIT_SOURCE, loss_and_grad
+from .losses import loss_and_grad
 
 
 def _logits(ref: ir.Ref, tensor: ir.Tensor, caches: dict):
     """The pre-activation behind a sigmoid/softmax output, which Keras's cross-entropies read."""
     node = tensor.producer
-    wanted = LOGIT_SOURCE.get(ref.name)
-    if node is None or wanted is None:  # Keras takes them even under from_logits=true (and warns)
+    wanted = REGISTRIES["loss"][ref.name].logits_of  # the registry's fact, "" for a loss that reads none
+    if node is None or not wanted:  # Keras takes them even under from_logits=true (and warns)
         return None
-    act = node.layer.args.get("activation")
-    pre = PRE_ACTIVATION.get(node.layer.type)
-    if getattr(act, "name", None) != wanted or pre is None:
+    pre = PRE_ACTIVATION.get(node.layer.type)  # only layers with an activation argument have one
+    if pre is None or node.layer.args["activation"].name != wanted:
         return None
     return pre(caches[node])
 

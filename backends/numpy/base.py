@@ -47,10 +47,6 @@ class Kernel:
         """Keras's ``compute_mask``: by default the (single) input's mask passes on."""
         return [masks[0]] * len(outs)
 
-    def init(self, layer: ir.Layer, param: ir.Param, draw) -> np.ndarray:
-        """The initial value of ``param``; ``draw(ref, shape)`` runs an initializer."""
-        return draw(param.initializer, param.shape)
-
 
 def kernel(*types: str):
     """Register a Kernel class under layer types: ``@kernel("Dense") class Dense(Kernel): ...``."""

@@ -16,8 +16,7 @@ import math
 import numpy as np
 
 from spec2net import ir
-
-from .base import get_kernel
+from spec2net.registry import REGISTRIES, canonical
 
 # Keras divides a truncated normal's stddev by this (the stddev of a unit normal
 # truncated at two standard deviations) so that the truncated draw has the asked-for spread.
@@ -52,17 +51,28 @@ def truncated_normal(rng, shape, mean, stddev):
     return mean + stddev * z
 
 
-def _variance_scaling(scale, mode, distribution):
-    def init(rng, shape, seed=None):
-        fan_in, fan_out = compute_fans(shape)
-        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
-        s = scale / max(1.0, n)
-        if distribution == "uniform":
-            limit = math.sqrt(3.0 * s)
-            return rng.uniform(-limit, limit, shape)
-        return truncated_normal(rng, shape, 0.0, math.sqrt(s) / TRUNC_STD)
+def variance_scaling(rng, shape, scale, mode, distribution):
+    """Keras's VarianceScaling; the registry holds each named initializer's (scale, mode, distribution)."""
+    fan_in, fan_out = compute_fans(shape)
+    n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
+    s = scale / max(1.0, n)
+    if distribution == "uniform":
+        limit = math.sqrt(3.0 * s)
+        return rng.uniform(-limit, limit, shape)
+    return truncated_normal(rng, shape, 0.0, math.sqrt(s) / TRUNC_STD)
 
-    return init
+
+def _variance_scaling(name):
+    scale, mode, distribution = REGISTRIES["initializer"][name].variance_scaling
+    return lambda rng, shape, seed=None: variance_scaling(rng, shape, scale, mode, distribution)
+
+
+def unit_forget_bias(rng, shape, bias_initializer):
+    """LSTMCell.build's bias: gates i f c o, the forget gate's quarter ones, the rest drawn
+    (first i, then c and o) from ``bias_initializer``."""
+    u = shape[0] // 4
+    return np.concatenate([initialize(bias_initializer, (u,), rng), np.ones(u),
+                           initialize(bias_initializer, (2 * u,), rng)])
 
 
 def orthogonal(rng, shape, gain=1.0, seed=None):
@@ -91,14 +101,10 @@ INITIALIZERS = {
     "random_uniform": lambda rng, shape, minval, maxval, seed=None: rng.uniform(minval, maxval, shape),
     "random_normal": lambda rng, shape, mean, stddev, seed=None: rng.normal(mean, stddev, shape),
     "truncated_normal": lambda rng, shape, mean, stddev, seed=None: truncated_normal(rng, shape, mean, stddev),
-    "glorot_uniform": _variance_scaling(1.0, "fan_avg", "uniform"),
-    "glorot_normal": _variance_scaling(1.0, "fan_avg", "truncated_normal"),
-    "lecun_uniform": _variance_scaling(1.0, "fan_in", "uniform"),
-    "lecun_normal": _variance_scaling(1.0, "fan_in", "truncated_normal"),
-    "he_uniform": _variance_scaling(2.0, "fan_in", "uniform"),
-    "he_normal": _variance_scaling(2.0, "fan_in", "truncated_normal"),
+    **{name: _variance_scaling(name) for name, d in canonical("initializer").items() if d.variance_scaling},
     "orthogonal": orthogonal,
     "identity": identity,
+    "unit_forget_bias": unit_forget_bias,
 }
 INITIALIZERS["uniform"] = INITIALIZERS["random_uniform"]
 INITIALIZERS["normal"] = INITIALIZERS["random_normal"]
@@ -118,23 +124,22 @@ def init_weights(model: ir.Model, seed: int = 0) -> dict:
     """Every weight of ``model`` (float32, keys ``LAYER/PARAM``, BN moving statistics
     included) drawn from its initializer: ``init_weights(spec2net.load("mlp.net").ir, seed=0)``."""
     out = {}
-    for layer in model.layers:
-        k = get_kernel(layer.type)
-        for p in layer.params:
-            key = layer.name + "/" + p.name
-            rngs = {}
-
-            def draw(ref, shape, key=key, rngs=rngs):
-                own = ref.kwargs.get("seed")
-                tag = ("initializer-seed", own) if own is not None else ("weight", seed, key)
-                rng = rngs.setdefault(tag, np.random.default_rng(derive_seed(*tag)))
-                try:
-                    return initialize(ref, shape, rng)
-                except (ValueError, TypeError) as e:
-                    raise ValueError(f"{key}: cannot initialize with {ref}: {e}") from None
-
-            value = np.asarray(k.init(layer, p, draw), dtype=np.float32)
-            if value.shape != tuple(p.shape):
-                raise AssertionError(f"{key}: initialized with shape {value.shape}, expected {tuple(p.shape)}")
-            out[key] = value
+    for key, p in model.weight_keys():
+        own = _own_seed(p.initializer)
+        tag = ("initializer-seed", own) if own is not None else ("weight", seed, key)
+        try:
+            value = initialize(p.initializer, p.shape, np.random.default_rng(derive_seed(*tag)))
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{key}: cannot initialize with {p.initializer}: {e}") from None
+        out[key] = value.astype(np.float32)
     return out
+
+
+def _own_seed(ref: ir.Ref):
+    """An initializer's own ``seed=``, or that of the initializer it wraps (unit_forget_bias's)."""
+    for name, value in ref.args:
+        if name == "seed":
+            return value
+        if isinstance(value, ir.Ref):
+            return _own_seed(value)
+    return None

@@ -95,9 +95,6 @@ def sparse_categorical_crossentropy(a, y, p, logits=None):
 
 LOSSES = {f.__name__: f for f in (mean_squared_error, mean_absolute_error, binary_crossentropy,
                                    categorical_crossentropy, sparse_categorical_crossentropy)}
-# the activation whose logits Keras reads instead of its probabilities, per loss
-LOGIT_SOURCE = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax",
-                "sparse_categorical_crossentropy": "softmax"}
 
 
 def loss_and_grad(ref, y, p, logits=None, mask=None):

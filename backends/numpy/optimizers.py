@@ -20,19 +20,19 @@ from .sparse import dense, map_values, square, values
 
 def clip(grads: list, a: dict) -> list:
     """Keras's ``_clip_gradients``: ``clip([g1, g2], {"clipnorm": 1.0, ...})``."""
-    if a.get("clipnorm"):
+    if a["clipnorm"] is not None:
         c = a["clipnorm"]
         out = []
         for g in grads:
             norm = np.sqrt(np.sum(np.square(values(g))))
             out.append(map_values(g, lambda v, norm=norm: v * c / max(norm, c)))
         return out
-    if a.get("global_clipnorm"):
+    if a["global_clipnorm"] is not None:
         c = a["global_clipnorm"]
         norm = np.sqrt(sum(np.sum(np.square(values(g))) for g in grads))
         scale = c * min(1.0 / norm if norm else np.inf, 1.0 / c)
         return [map_values(g, lambda v: v * np.asarray(scale, v.dtype)) for g in grads]
-    if a.get("clipvalue"):
+    if a["clipvalue"] is not None:
         cv = a["clipvalue"]
         return [map_values(g, lambda v: np.clip(v, -cv, cv)) for g in grads]
     return grads

@@ -105,14 +105,6 @@ class LSTM(_Recurrent):
 
     gates, n_states = 4, 2
 
-    def init(self, layer, param, draw):
-        a = layer.args
-        if param.name == "bias" and a["unit_forget_bias"]:
-            # Keras: the forget gate's bias starts at one, the rest from bias_initializer
-            u = a["units"]
-            return np.concatenate([draw(param.initializer, (u,)), np.ones(u), draw(param.initializer, (2 * u,))])
-        return super().init(layer, param, draw)
-
     def loop(self, c, XW, U, bh, mt, seq, rd):
         T, B, G = XW.shape
         u = G // 4

@@ -115,12 +115,12 @@ class LSTM(Recurrent):
     output_suffixes = ("", "_h", "_c")
 
     def initial(self, layer, param):
-        if param.name != "bias" or not layer.args["unit_forget_bias"]:
+        if param.initializer.name != "unit_forget_bias":
             return super().initial(layer, param)
-        # Keras's unit_forget_bias: the forget gate's quarter of the bias starts at one
-        u = layer.args["units"]
-        helper, first = initializer_call(param.initializer, (u,))
-        _, rest = initializer_call(param.initializer, (2 * u,))
+        # Keras's unit_forget_bias (the registry's initializer of the bias): the forget gate's quarter starts at one
+        u, inner = layer.args["units"], param.initializer.kwargs["bias_initializer"]
+        helper, first = initializer_call(inner, (u,))
+        _, rest = initializer_call(inner, (2 * u,))
         return helper, f"torch.cat([{first}, torch.ones({u}), {rest}])"
 
     def step_call(self, c, rdrop):

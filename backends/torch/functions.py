@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from spec2net.codegen import py_literal
 
-# name -> torch callable; Keras's defaults written out (leaky_relu 0.2 as an
-# activation, exact erf GELU, softmax over the last axis).
+# name -> torch callable; Keras's defaults written out (exact erf GELU, softmax over the last axis).
 ACTIVATIONS = {
     "linear": None,
     "relu": "torch.relu",
@@ -30,7 +29,7 @@ ACTIVATIONS = {
 }
 _EXPRESSIONS = {
     "linear": "{x}",
-    "leaky_relu": "F.leaky_relu({x}, 0.2)",
+    "leaky_relu": "F.leaky_relu({x}, {negative_slope})",  # the slope from the IR (the registry's 0.2)
     "softmax": "torch.softmax({x}, dim=-1)",
 }
 
@@ -38,13 +37,13 @@ _EXPRESSIONS = {
 def activation_expr(ref, x: str) -> str:
     """``activation_expr(Ref("activation", "relu"), "h")`` -> ``"torch.relu(h)"``."""
     fn = ACTIVATIONS[ref.name]
-    return f"{fn}({x})" if fn else _EXPRESSIONS[ref.name].format(x=x)
+    return f"{fn}({x})" if fn else _EXPRESSIONS[ref.name].format(x=x, **{k: py_literal(v) for k, v in ref.args})
 
 
 def activation_callable(ref) -> str:
     """A callable for the step loops: ``torch.tanh``, or a lambda for the written-out ones."""
     fn = ACTIVATIONS[ref.name]
-    return fn or f"lambda v: {_EXPRESSIONS[ref.name].format(x='v')}"
+    return fn or f"lambda v: {activation_expr(ref, 'v')}"
 
 
 # name -> (helper the generated file needs, format of the call with {shape}, {g} and the ref's args)

@@ -31,6 +31,12 @@ class LayerDef:
     int_inputs = False  # accepts integer tensors
     first_input_dtype = "float32"  # a sequential's input, when this first layer gives its shape
     mask = "pass"  # "pass" keeps an input mask, "drop" drops it; others override out_masked
+    # the largest max |difference| a float32 backend may show against Keras (or NumPy) on this
+    # layer's outputs; a recurrence compounds rounding over its steps, so it takes a wider one
+    tolerance = 1e-5
+    # the rates that make training mode random (Dropout's rate, a recurrent layer's dropouts):
+    # with all of them 0 a training step is deterministic and backends can be compared on it
+    dropout_args: tuple = ()
     # (args, [(dtype, shape), ...]) cases for tests parametrized from the registry
     samples: tuple = ()
 
@@ -97,8 +103,15 @@ def known_last(t: TensorType, layer: str) -> int:
     return t.shape[-1]
 
 
-def param(name, shape, a, init_key, reg_key=None, trainable=True) -> Param:
-    return Param(name, tuple(shape), a[init_key], trainable, a.get(reg_key) if reg_key else None)
+def param(name, shape, a, init_key, reg_key=None, trainable=True, initializer=None) -> Param:
+    """A parameter drawn by the argument ``init_key``, or by ``initializer`` where the layer builds its own."""
+    init = a[init_key] if initializer is None else initializer
+    return Param(name, tuple(shape), init, trainable, a[reg_key] if reg_key else None)
+
+
+def deterministic(layer_def: LayerDef, a: dict) -> bool:
+    """Whether training mode draws no random numbers for these arguments (every dropout rate 0)."""
+    return all(a[k] == 0 for k in layer_def.dropout_args)
 
 
 def norm_axis(axis: int, rank: int, layer: str) -> int:

@@ -71,6 +71,7 @@ class Dropout(_Same):
     name, auto_name = "Dropout", "dropout"
     args = (Arg("rate", Float(0, 1, hi_open=True, what="a float value between 0 and 1")),
             Arg("noise_shape", Optional(Shape()), None), Arg("seed", Optional(Int(0)), None))
+    dropout_args = ("rate",)
     samples = (({"rate": 0.5}, [(F, (8,))]), ({"rate": 0.0}, [(F, (3, 4))]))
 
 

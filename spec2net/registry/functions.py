@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .types import Arg, Bool, Float, Int, Optional
+from ..ir import Ref
+from .types import Arg, Bool, Fixed, Float, Func, Int, Optional
 
 
 @dataclass(frozen=True)
@@ -15,13 +16,28 @@ class FuncDef:
     args: tuple = ()
     aliases: tuple = ()
     keras_name: str = ""  # Keras class or identifier, for the Keras backend and tests
+    # an initializer that is Keras's VarianceScaling: (scale, mode, distribution)
+    variance_scaling: tuple = ()
+    # a loss's targets, as Keras reads them: "real", "binary" (0/1), "one_hot", "class_ids"
+    target: str = ""
+    # a cross-entropy's activation whose logits Keras (TensorFlow backend) reads instead of its
+    # probabilities (keras/src/backend/tensorflow/nn.py, _get_logits)
+    logits_of: str = ""
+
+    @property
+    def class_axis(self) -> bool:
+        """A loss that reads a class axis: an output of one unit cannot feed it."""
+        return self.target in ("one_hot", "class_ids")
 
 
 REGISTRIES: dict[str, dict[str, FuncDef]] = {}
+# Initializers a layer declares for one of its parameters but a spec cannot name: Keras builds them
+# inside the layer (LSTMCell.build's unit_forget_bias). Backends implement them like the others.
+LAYER_INITIALIZERS: dict[str, FuncDef] = {}
 
 
-def _add(kind: str, name: str, *args: Arg, aliases=(), keras=""):
-    entry = FuncDef(kind, name, tuple(args), tuple(aliases), keras or name)
+def _add(kind: str, name: str, *args: Arg, aliases=(), keras="", **facts):
+    entry = FuncDef(kind, name, tuple(args), tuple(aliases), keras or name, **facts)
     table = REGISTRIES.setdefault(kind, {})
     for key in (name, *aliases):
         table[key] = entry
@@ -37,9 +53,15 @@ SEED = Arg("seed", Optional(Int(0)), None)
 POS = Float(0, lo_open=True, what="a positive number")
 NONNEG = Float(0, what="a number >= 0")
 
-# -- activations (no arguments; LeakyReLU's slope lives on the layer) ------------
-for _name in ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "elu", "selu", "gelu", "swish", "softplus", "softsign", "hard_sigmoid", "exponential"]:
+# -- activations -------------------------------------------------------------------
+# Keras's activation *names* take no arguments; the functions behind them have defaults that a name
+# fixes. leaky_relu's slope is such a default (0.2; the LeakyReLU layer's own is 0.3): the checker
+# fills it into the Ref so every backend reads it from the IR, and a spec cannot change it.
+for _name in ["linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "gelu", "swish", "softplus",
+              "softsign", "hard_sigmoid", "exponential"]:
     _add("activation", _name, aliases=("silu",) if _name == "swish" else ())
+_add("activation", "leaky_relu",
+     Arg("negative_slope", Fixed(0.2, "the LeakyReLU layer takes another slope"), 0.2))
 
 # -- initializers (Keras 3 defaults) -------------------------------------------
 _add("initializer", "zeros", keras="Zeros")
@@ -51,12 +73,21 @@ _add("initializer", "random_normal", Arg("mean", Float(), 0.0), Arg("stddev", PO
      aliases=("normal",), keras="RandomNormal")
 _add("initializer", "truncated_normal", Arg("mean", Float(), 0.0), Arg("stddev", POS, 0.05), SEED,
      keras="TruncatedNormal")
-for _name, _keras in (("glorot_uniform", "GlorotUniform"), ("glorot_normal", "GlorotNormal"),
-                      ("he_uniform", "HeUniform"), ("he_normal", "HeNormal"),
-                      ("lecun_uniform", "LecunUniform"), ("lecun_normal", "LecunNormal")):
-    _add("initializer", _name, SEED, keras=_keras)
+# Keras's VarianceScaling family (keras/src/initializers/random_initializers.py): its normal
+# distribution is the truncated one
+for _name, _keras, _vs in (("glorot_uniform", "GlorotUniform", (1.0, "fan_avg", "uniform")),
+                           ("glorot_normal", "GlorotNormal", (1.0, "fan_avg", "truncated_normal")),
+                           ("he_uniform", "HeUniform", (2.0, "fan_in", "uniform")),
+                           ("he_normal", "HeNormal", (2.0, "fan_in", "truncated_normal")),
+                           ("lecun_uniform", "LecunUniform", (1.0, "fan_in", "uniform")),
+                           ("lecun_normal", "LecunNormal", (1.0, "fan_in", "truncated_normal"))):
+    _add("initializer", _name, SEED, keras=_keras, variance_scaling=_vs)
 _add("initializer", "orthogonal", Arg("gain", Float(), 1.0), SEED, keras="Orthogonal")
 _add("initializer", "identity", Arg("gain", Float(), 1.0), keras="Identity")
+# LSTMCell.build with unit_forget_bias: the bias's forget-gate quarter (gates i f c o) starts at one,
+# the other three from bias_initializer. LSTM.params declares its bias with it.
+LAYER_INITIALIZERS["unit_forget_bias"] = FuncDef(
+    "initializer", "unit_forget_bias", (Arg("bias_initializer", Func("initializer"), Ref("initializer", "zeros")),))
 
 # -- regularizers (Keras: l2 adds l2 * sum(w**2), no 1/2) ------------------------
 _add("regularizer", "l1", Arg("l1", NONNEG, 0.01), keras="L1")
@@ -81,11 +112,13 @@ _add("optimizer", "adagrad", _LR(0.001), Arg("initial_accumulator_value", NONNEG
 
 # -- losses ----------------------------------------------------------------------
 _LOGITS = Arg("from_logits", Bool(), False)
-_add("loss", "mean_squared_error", aliases=("mse",), keras="MeanSquaredError")
-_add("loss", "mean_absolute_error", aliases=("mae",), keras="MeanAbsoluteError")
-_add("loss", "binary_crossentropy", _LOGITS, keras="BinaryCrossentropy")
-_add("loss", "categorical_crossentropy", _LOGITS, keras="CategoricalCrossentropy")
-_add("loss", "sparse_categorical_crossentropy", _LOGITS, keras="SparseCategoricalCrossentropy")
+_add("loss", "mean_squared_error", aliases=("mse",), keras="MeanSquaredError", target="real")
+_add("loss", "mean_absolute_error", aliases=("mae",), keras="MeanAbsoluteError", target="real")
+_add("loss", "binary_crossentropy", _LOGITS, keras="BinaryCrossentropy", target="binary", logits_of="sigmoid")
+_add("loss", "categorical_crossentropy", _LOGITS, keras="CategoricalCrossentropy", target="one_hot",
+     logits_of="softmax")
+_add("loss", "sparse_categorical_crossentropy", _LOGITS, keras="SparseCategoricalCrossentropy",
+     target="class_ids", logits_of="softmax")
 
 # -- metrics ---------------------------------------------------------------------
 _add("metric", "accuracy", aliases=("acc",), keras="accuracy")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..ir import TensorType
+from ..ir import Ref, TensorType
 from .base import LayerDef, ShapeError, act_arg, init_arg, one, param, reg_arg, register
 from .types import Arg, Bool, Float, Int, Optional
 
@@ -26,7 +26,8 @@ class _Recurrent(LayerDef):
     gates = 1
     states = 1
     mask = "rnn"
-    samples_extra = ()
+    tolerance = 1e-4
+    dropout_args = ("dropout", "recurrent_dropout")
 
     def n_outputs(self, a):
         return 1 + (self.states if a["return_state"] else 0)
@@ -44,6 +45,9 @@ class _Recurrent(LayerDef):
     def bias_shape(self, a):
         return (self.gates * a["units"],)
 
+    def bias_initializer(self, a) -> Ref:
+        return a["bias_initializer"]
+
     def step_elements(self, a, ins):
         return (self.gates + 2) * a["units"]  # each step's gate values, its state and its output
 
@@ -52,7 +56,8 @@ class _Recurrent(LayerDef):
         out = [param("kernel", (f, self.gates * u), a, "kernel_initializer", "kernel_regularizer"),
                param("recurrent_kernel", (u, self.gates * u), a, "recurrent_initializer", "recurrent_regularizer")]
         if a["use_bias"]:
-            out.append(param("bias", self.bias_shape(a), a, "bias_initializer", "bias_regularizer"))
+            out.append(param("bias", self.bias_shape(a), a, "bias_initializer", "bias_regularizer",
+                             initializer=self.bias_initializer(a)))
         return out
 
     def out_masked(self, a, in_masked):
@@ -80,6 +85,12 @@ class LSTM(_Recurrent):
     gates, states = 4, 2  # kernel columns i f c o; states h, c
     args = _common((act_arg("recurrent_activation", "sigmoid"),)) + (Arg("unit_forget_bias", Bool(), True),)
     samples = _samples({})
+
+    def bias_initializer(self, a):
+        # LSTMCell.build: with unit_forget_bias the forget gate's quarter starts at one
+        if not a["unit_forget_bias"]:
+            return a["bias_initializer"]
+        return Ref("initializer", "unit_forget_bias", (("bias_initializer", a["bias_initializer"]),))
 
 
 @register

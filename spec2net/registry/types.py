@@ -112,6 +112,19 @@ class Optional(ArgType):
         return None if v is None else self.inner.coerce(v, resolve)
 
 
+class Fixed(ArgType):
+    """A value that Keras's name fixes (``leaky_relu``'s slope): filled by the checker, not settable."""
+
+    def __init__(self, value: float, hint: str):
+        self.value = value
+        self.expected = f"{value} ({hint})"
+
+    def coerce(self, v, resolve):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or float(v) != self.value:
+            raise ArgError("arg-range", self.expected)
+        return self.value
+
+
 class Shape(ArgType):
     """A tuple of dimensions; ``minus_one`` allows one -1 (Reshape)."""
 

@@ -50,7 +50,7 @@ def _sig(z):
 ACT_GRADS = {
     "linear": lambda z, y, g: g,
     "relu": lambda z, y, g: g * (z > 0),
-    "leaky_relu": lambda z, y, g: np.where(z > 0, g, 0.2 * g),
+    "leaky_relu": lambda z, y, g, negative_slope: np.where(z > 0, g, negative_slope * g),
     "sigmoid": lambda z, y, g: g * y * (1 - y),
     "tanh": lambda z, y, g: g * (1 - y * y),
     "softmax": lambda z, y, g: y * (g - (g * y).sum(-1, keepdims=True)),
@@ -68,9 +68,8 @@ ACT_GRADS["silu"] = ACT_GRADS["swish"]
 
 
 def act_grad(ref, z, y, g):
-    """``g`` through the activation ``ref`` at pre-activation ``z`` with output ``y``."""
-    name = ref if isinstance(ref, str) else ref.name
-    return ACT_GRADS[name](z, y, g).astype(z.dtype, copy=False)
+    """``g`` through the activation ``ref`` (its arguments from the IR) at pre-activation ``z`` with output ``y``."""
+    return ACT_GRADS[ref.name](z, y, g, **ref.kwargs).astype(z.dtype, copy=False)
 
 
 def unbroadcast(g, shape):
