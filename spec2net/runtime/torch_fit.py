@@ -1,0 +1,182 @@
+"""Keras's ``fit``, ``evaluate`` and training loss for a generated torch module.
+
+What is specific to a spec comes in a ``Training``: its input and output names and dtypes, one
+``(loss, arguments, loss weight)`` per output, the metric names, the weight penalties and the
+optimizer. Data goes through ``data.check_data`` first (Keras's checks, ranks aligned as Keras
+aligns them) where the Training carries a ``DataSpec``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data import DataError, DataSpec, check_data
+from .torch_losses import masked_loss
+from .torch_metrics import Mean, resolve
+
+
+@dataclass(frozen=True)
+class Training:
+    """A generated module's compile block, as the runtime needs it."""
+
+    input_names: tuple
+    output_names: tuple
+    input_dtypes: tuple  # torch dtypes, in input order
+    target_dtypes: tuple  # torch dtypes, in output order (int64 for class ids)
+    losses: tuple  # per output: (loss function, {argument: value}, loss weight)
+    metrics: tuple  # Keras metric names, for every output ("accuracy", ...)
+    penalties: Callable[[nn.Module], torch.Tensor | float]  # the weight and activity penalties
+    optimizer: Callable[[nn.Module], torch.optim.Optimizer]
+    data: DataSpec | None = None
+
+
+def output_losses(task: Training, outputs, targets: list) -> list[torch.Tensor]:
+    """Each output's loss, before its loss weight (Keras's ``LAYER_loss`` logs)."""
+    outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
+    return [masked_loss(fn, y, out, **args) for (fn, args, _), y, out in zip(task.losses, targets, outputs)]
+
+
+def training_loss(model: nn.Module, task: Training, outputs, targets) -> torch.Tensor:
+    """Keras's training loss: the sum of loss weight * loss per output, plus every penalty.
+    ``targets``: a dict by output name or a list in output order."""
+    return _total(model, task, output_losses(task, outputs, as_tensors(targets, task.output_names,
+                                                                      task.target_dtypes)))
+
+
+def _total(model: nn.Module, task: Training, parts: list) -> torch.Tensor:
+    return sum(w * part for (_, _, w), part in zip(task.losses, parts)) + task.penalties(model)
+
+
+def as_tensors(values, names: tuple, dtypes: tuple) -> list[torch.Tensor]:
+    """A dict by name, a list in order or a single array -> tensors in order."""
+    return [torch.as_tensor(v, dtype=dtype) for v, dtype in zip(_in_order(values, names, "array"), dtypes)]
+
+
+def _in_order(values, names: tuple, what: str) -> list:
+    if isinstance(values, dict):
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise DataError(f"no {what} for {', '.join(map(repr, missing))}; expected {', '.join(map(repr, names))}")
+        return [values[n] for n in names]
+    values = list(values) if isinstance(values, (list, tuple)) else [values]
+    if len(values) != len(names):
+        raise DataError(f"{len(values)} {what}s for {len(names)} names ({', '.join(map(repr, names))})")
+    return values
+
+
+def _checked(task: Training, x, y, source: str) -> tuple[list, list, int]:
+    """Inputs and targets as tensors in order, checked as Keras checks them, and the sample count."""
+    arrays = {**dict(zip(task.input_names, _in_order(x, task.input_names, "input"))),
+              **dict(zip(task.output_names, _in_order(y, task.output_names, "target")))}
+    if task.data is not None:
+        try:
+            inputs, targets, _ = check_data(task.data, {k: np.asarray(v) for k, v in arrays.items()})
+        except DataError as e:
+            raise DataError(e.detail, source) from None
+        arrays = {**inputs, **targets}
+    xs = as_tensors(arrays, task.input_names, task.input_dtypes)
+    ys = as_tensors(arrays, task.output_names, task.target_dtypes)
+    return xs, ys, xs[0].shape[0]
+
+
+class _Logs:
+    """One epoch's running means, named as Keras names them: loss, OUTPUT_loss (several
+    outputs), metrics (OUTPUT_METRIC with several outputs)."""
+
+    def __init__(self, task: Training):
+        self.task, self.loss = task, Mean()
+        self.parts = {name: Mean() for name in task.output_names}
+        self.metrics: dict[str, Mean] = {}
+
+    def update(self, loss, parts, outputs, targets, batch: int) -> None:
+        self.loss.update(loss, weight=batch)
+        multi = len(self.task.output_names) > 1
+        outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
+        for name, part, out, y in zip(self.task.output_names, parts, outputs, targets):
+            self.parts[name].update(part, weight=batch)
+            for metric in self.task.metrics:
+                key = f"{name}_{metric}" if multi else metric
+                values = resolve(metric, y, out)(y, out.detach())
+                self.metrics.setdefault(key, Mean()).update(values, mask=getattr(out, "keras_mask", None))
+
+    def result(self, prefix: str = "") -> dict:
+        out = {prefix + "loss": self.loss.result()}
+        if len(self.parts) > 1:
+            out.update({f"{prefix}{k}_loss": m.result() for k, m in self.parts.items()})
+        out.update({prefix + k: m.result() for k, m in self.metrics.items()})
+        return out
+
+
+def train_batch(model: nn.Module, task: Training, optimizer: torch.optim.Optimizer, xs: list, ys: list,
+                logs: _Logs | None = None) -> torch.Tensor:
+    """One Keras training step on one batch; returns the loss (before the update)."""
+    model.train()
+    outputs = model(*xs)
+    parts = output_losses(task, outputs, ys)
+    loss = _total(model, task, parts)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    if logs is not None:
+        logs.update(loss.detach(), [p.detach() for p in parts], outputs, ys, len(xs[0]))
+    return loss.detach()
+
+
+def fit_model(model: nn.Module, task: Training, x, y, epochs: int = 1, batch_size: int = 32,
+              shuffle: bool = True, validation_split: float = 0.0, validation_data=None,
+              optimizer: torch.optim.Optimizer | None = None) -> dict:
+    """Keras's fit(): batches in order (or shuffled each epoch), one step each; the last
+    ``validation_split`` of the data (taken before any shuffle), or ``validation_data=(x, y)``,
+    evaluated after each epoch. Returns Keras's ``history.history``."""
+    xs, ys, n = _checked(task, x, y, "data")
+    val = None
+    if validation_data is not None:
+        val = _checked(task, *validation_data, "validation_data")
+    elif validation_split:
+        n_train = math.floor(n * (1.0 - validation_split))  # Keras: the last fraction validates
+        if n_train in (0, n):
+            raise DataError(f"validation_split={validation_split} leaves no training or no validation samples "
+                            f"out of {n}")
+        val = ([t[n_train:] for t in xs], [t[n_train:] for t in ys], n - n_train)
+        xs, ys, n = [t[:n_train] for t in xs], [t[:n_train] for t in ys], n_train
+    optimizer = optimizer if optimizer is not None else task.optimizer(model)
+    history: dict[str, list] = {}
+    for _ in range(epochs):
+        order = torch.randperm(n) if shuffle else torch.arange(n)
+        logs = _Logs(task)
+        for start in range(0, n, batch_size):
+            batch = order[start: start + batch_size]
+            train_batch(model, task, optimizer, [t[batch] for t in xs], [t[batch] for t in ys], logs)
+        epoch = logs.result()
+        if val is not None:
+            epoch.update(_evaluate(model, task, val[0], val[1], val[2], batch_size).result("val_"))
+        for key, value in epoch.items():
+            history.setdefault(key, []).append(value)
+    return history
+
+
+def evaluate_model(model: nn.Module, task: Training, x, y, batch_size: int = 32) -> dict:
+    """Keras's ``evaluate(..., return_dict=True)``: loss, per-output losses and metrics in
+    inference mode, over batches."""
+    xs, ys, n = _checked(task, x, y, "data")
+    return _evaluate(model, task, xs, ys, n, batch_size).result()
+
+
+def _evaluate(model: nn.Module, task: Training, xs: list, ys: list, n: int, batch_size: int) -> _Logs:
+    logs = _Logs(task)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, n, batch_size):
+            bx, by = [t[start: start + batch_size] for t in xs], [t[start: start + batch_size] for t in ys]
+            outputs = model(*bx)
+            parts = output_losses(task, outputs, by)
+            logs.update(_total(model, task, parts), parts, outputs, by, len(bx[0]))
+    model.train(was_training)
+    return logs

@@ -1,0 +1,121 @@
+"""Keras 3's losses in torch, reduction "sum_over_batch_size" (the mean of the per-sample
+values), each on targets aligned to the prediction's rank first, as Keras's
+``squeeze_or_expand_to_same_rank`` (keras/src/losses/loss.py) aligns them.
+
+Like Keras on TensorFlow, a cross-entropy over an output made by a sigmoid or softmax is
+computed from the logits under it; the model keeps them on its output tensor as
+``sigmoid_logits``/``softmax_logits``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+EPSILON = 1e-7  # Keras's backend.epsilon(): where probabilities are clipped
+
+
+def same_rank(y_true: torch.Tensor, y_pred: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keras's squeeze_or_expand_to_same_rank: where the ranks differ by one and the longer has a
+    last axis of 1, a rank-1 tensor gets that axis and any other loses it.
+
+    >>> [tuple(t.shape) for t in same_rank(torch.zeros(4), torch.zeros(4, 1))]
+    [(4, 1), (4, 1)]
+    """
+    if y_true.dim() == y_pred.dim() + 1 and y_true.shape[-1] == 1:
+        if y_pred.dim() == 1:
+            y_pred = y_pred.unsqueeze(-1)
+        else:
+            y_true = y_true.squeeze(-1)
+    elif y_pred.dim() == y_true.dim() + 1 and y_pred.shape[-1] == 1:
+        if y_true.dim() == 1:
+            y_true = y_true.unsqueeze(-1)
+        else:
+            y_pred = y_pred.squeeze(-1)
+    return y_true, y_pred
+
+
+def _logits(y_pred: torch.Tensor, activation: str, from_logits: bool) -> torch.Tensor | None:
+    return y_pred if from_logits else getattr(y_pred, activation + "_logits", None)
+
+
+def mean_squared_error(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    """Keras's MSE: the mean over the last axis, then over the batch."""
+    y_true, y_pred = same_rank(y_true, y_pred)
+    return (y_true - y_pred).square().mean(-1).mean()
+
+
+def mean_absolute_error(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    y_true, y_pred = same_rank(y_true, y_pred)
+    return (y_true - y_pred).abs().mean(-1).mean()
+
+
+def binary_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False) -> torch.Tensor:
+    """From the logits under a sigmoid output, else from probabilities clipped to [1e-7, 1 - 1e-7]."""
+    logits = _logits(y_pred, "sigmoid", from_logits)
+    y_true, y_pred = same_rank(y_true, y_pred if logits is None else logits)
+    if logits is not None:
+        values = F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
+    else:
+        p = y_pred.clamp(EPSILON, 1 - EPSILON)
+        values = -(y_true * torch.log(p) + (1 - y_true) * torch.log(1 - p))
+    return values.mean(-1).mean()
+
+
+def categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False) -> torch.Tensor:
+    """From the logits under a softmax output, else from the probabilities renormalised to sum 1
+    and clipped to [1e-7, 1 - 1e-7]."""
+    logits = _logits(y_pred, "softmax", from_logits)
+    if logits is not None:
+        return -(y_true * torch.log_softmax(logits, -1)).sum(-1).mean()
+    p = (y_pred / y_pred.sum(-1, keepdim=True)).clamp(EPSILON, 1 - EPSILON)
+    return -(y_true * torch.log(p)).sum(-1).mean()
+
+
+def sparse_categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor,
+                                    from_logits: bool = False) -> torch.Tensor:
+    """Class ids against probabilities (clipped, their logs taken as logits, as Keras does) or
+    logits; a trailing target axis of size 1 is dropped."""
+    if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
+        y_true = y_true.squeeze(-1)
+    logits = _logits(y_pred, "softmax", from_logits)
+    if logits is None:
+        logits = torch.log(y_pred.clamp(EPSILON, 1 - EPSILON))
+    log_p = torch.log_softmax(logits, -1)
+    return -log_p.gather(-1, y_true.long().unsqueeze(-1)).squeeze(-1).mean()
+
+
+Loss = Callable[..., torch.Tensor]
+LOSSES: dict[str, Loss] = {f.__name__: f for f in (mean_squared_error, mean_absolute_error, binary_crossentropy,
+                                                    categorical_crossentropy, sparse_categorical_crossentropy)}
+
+
+def masked_loss(loss: Loss, y_true: torch.Tensor, y_pred: torch.Tensor, **kwargs) -> torch.Tensor:
+    """``loss`` over an output that may carry a Keras mask (``keras_mask``, one bool per value):
+    Keras's apply_mask for sum_over_batch_size weighs masked values 0 and the others
+    total / valid, so the loss is the mean over the unmasked values; 0 where there are none."""
+    mask = getattr(y_pred, "keras_mask", None)
+    if mask is None:
+        return loss(y_true, y_pred, **kwargs)
+    if not mask.any():  # Keras's divide_no_nan(total, valid)
+        return y_pred.sum() * 0.0
+    kept = y_pred[mask]
+    for name in ("sigmoid_logits", "softmax_logits"):  # the logits the loss may read, kept alike
+        logits = getattr(y_pred, name, None)
+        if logits is not None:
+            setattr(kept, name, logits[mask])
+    return loss(y_true[mask], kept, **kwargs)
+
+
+def regularization(tensors: list, l1: float = 0.0, l2: float = 0.0) -> torch.Tensor | float:
+    """Keras's L1L2 penalty over the torch tensors of one Keras weight: l1 * sum(|w|) + l2 * sum(w ** 2)
+    (no 1/2); a zero factor adds no term, as in Keras."""
+    total: torch.Tensor | float = 0.0
+    for t in tensors:
+        if l1:
+            total = total + l1 * t.abs().sum()
+        if l2:
+            total = total + l2 * t.square().sum()
+    return total
