@@ -15,7 +15,7 @@ from . import __version__
 from .diagnostics import SpecError
 from .fileio import PathError, shown
 
-COMMANDS = ("check", "summary", "build", "init", "run", "train", "equiv")
+COMMANDS = ("check", "summary", "build", "init", "run", "predict", "evaluate", "train", "equiv")
 
 
 class UsageError(Exception):

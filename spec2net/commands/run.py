@@ -3,14 +3,13 @@ the NumPy reference interpreter on one batch."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
 from ..budget import resolve
 from ..cli import UsageError, add_memory_option, add_spec_options, load_net
-from ..fileio import atomic_write, check_output_paths
+from ..fileio import check_output_paths
 from ..weights import WeightsError, load_arrays, load_weights
+from .datafiles import blaming, write_npz
 
 HELP = "run the spec with the NumPy reference interpreter on inputs from an .npz file"
 
@@ -40,7 +39,8 @@ def run(args) -> int:
     try:
         # Without --weights, net.run draws them itself (seed S), after checking the memory budget.
         weights = load_weights(args.weights, max_bytes=resolve(args.max_memory)) if args.weights else None
-        result = net.run(inputs, weights, training=args.training, seed=args.seed, max_memory=args.max_memory)
+        with blaming({None: args.inputs}):
+            result = net.run(inputs, weights, training=args.training, seed=args.seed, max_memory=args.max_memory)
     except (WeightsError, InputError) as e:
         raise UsageError(str(e)) from None
     outputs = {name: result[name] for name in net.output_names}
@@ -49,10 +49,5 @@ def run(args) -> int:
             print(f"{name}: shape {value.shape}, {value.dtype}")
             print(np.array2string(value, precision=6, threshold=200))
         return 0
-    buf = io.BytesIO()
-    np.savez(buf, **outputs)
-    try:
-        atomic_write(args.output, buf.getvalue())
-    except OSError as e:
-        raise UsageError(f"{args.output}: cannot write: {e.strerror or e}") from None
+    write_npz(args.output, outputs)
     return 0

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from ..budget import resolve
 from ..cli import UsageError, add_memory_option, add_spec_options, load_net
 from ..fileio import atomic_write_many, check_output_paths
 from ..weights import WeightsError, load_weights, weights_bytes, weights_format
+from .datafiles import blaming, strict_json
 from .run import _load_inputs
 
 HELP = "train the spec with the NumPy trainer (Keras fit() semantics) and write the trained weights"
@@ -23,6 +25,12 @@ def add_arguments(p):
     p.add_argument("--shuffle", action=_Bool, nargs=0, help="shuffle each epoch (--no-shuffle: keep order)")
     p.add_argument("--no-shuffle", dest="shuffle", action=_Bool, nargs=0, help="keep the data's order")
     p.add_argument("--validation-split", type=float, help="validate on this last fraction of the data")
+    p.add_argument("--validation-data", metavar="VAL.npz",
+                   help="validate on this data set instead (as Keras's validation_data: it takes precedence "
+                        "over --validation-split)")
+    p.add_argument("--keep-going", action="store_true",
+                   help="train on when the loss becomes NaN or infinite, as Keras does (default: stop, exit 1, "
+                        "write nothing); non-finite history values are written as null")
     p.add_argument("--seed", type=int, default=0, help="seeds start weights, shuffling and dropout (default 0)")
     p.add_argument("-o", "--output", required=True, metavar="W_OUT.npz", help="where to write trained weights")
     p.add_argument("--history", metavar="H.json", help="write the per-epoch loss and metrics as JSON")
@@ -45,7 +53,7 @@ class _Bool:
 
 def run(args) -> int:
     from ..backends.numpy import InputError
-    from ..backends.numpy.train import TrainError
+    from ..backends.numpy.train import NonFiniteError, TrainError
     from ..progress import Progress
 
     # Before anything else: a bad -o must not cost hours of training, nor replace an input.
@@ -54,6 +62,8 @@ def run(args) -> int:
                         "--validation-data": getattr(args, "validation_data", None)})
     net = load_net(args)
     data = _load_inputs(args.data, {*net.input_names, *net.output_names}, args.max_memory)
+    val = (None if args.validation_data is None else
+           _load_inputs(args.validation_data, {*net.input_names, *net.output_names}, args.max_memory))
     for flag, value, lo in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1)):
         if value is not None and value < lo:
             raise UsageError(f"{flag} must be >= {lo}, got {value}")
@@ -64,14 +74,19 @@ def run(args) -> int:
         # Without --weights, net.train draws them itself, after checking the memory budget.
         weights = load_weights(args.weights, max_bytes=resolve(args.max_memory)) if args.weights else None
         progress = Progress(args.epochs or (net.ir.fit or {}).get("epochs", 1))
-        weights, history = net.train(data, weights, epochs=args.epochs, batch_size=args.batch_size,
-                                     shuffle=args.shuffle, validation_split=args.validation_split,
-                                     seed=args.seed, callback=progress, max_memory=args.max_memory)
+        with blaming({None: args.data, "validation_data": args.validation_data}):
+            weights, history = net.train(data, weights, epochs=args.epochs, batch_size=args.batch_size,
+                                         shuffle=args.shuffle, validation_split=args.validation_split,
+                                         seed=args.seed, callback=progress, max_memory=args.max_memory,
+                                         validation_data=val, keep_going=args.keep_going)
         outputs = [(args.output, weights_bytes(args.output, weights))]
+    except NonFiniteError as e:  # the spec's training diverged, not a usage error: exit 1, nothing written
+        print(f"spec2net train: error: {e}", file=sys.stderr)
+        return 1
     except (WeightsError, InputError, TrainError) as e:
         raise UsageError(str(e)) from None
     if args.history:
-        outputs.append((args.history, json.dumps(history, indent=2) + "\n"))
+        outputs.append((args.history, json.dumps(strict_json(history), indent=2, allow_nan=False) + "\n"))
     try:
         atomic_write_many(outputs)
     except OSError as e:

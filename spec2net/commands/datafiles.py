@@ -1,0 +1,46 @@
+"""What the data commands (run, predict, evaluate, train) share: data errors reported against
+the file they came from, and arrays written as an .npz output."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+
+import numpy as np
+
+from ..cli import UsageError
+from ..fileio import atomic_write, shown
+from ..runtime.data import DataError
+
+
+@contextlib.contextmanager
+def blaming(files: dict):
+    """Turn a DataError into a usage error (exit 2) naming the file it came from: ``files`` maps
+    ``DataError.source`` (None: the main data) to a path. ``with blaming({None: args.data}): ...``
+    prints ``spec2net train: error: data.npz: target 'y': ...``."""
+    try:
+        yield
+    except DataError as e:
+        path = files.get(e.source, files.get(None))
+        raise UsageError(f"{shown(path)}: {e.detail}") from None
+
+
+def write_npz(path, arrays: dict) -> None:
+    """``arrays`` as one .npz file, written whole or not at all (a usage error if it cannot be)."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    try:
+        atomic_write(path, buf.getvalue())
+    except OSError as e:
+        raise UsageError(f"{shown(path)}: cannot write: {e.strerror or e}") from None
+
+
+def strict_json(values):
+    """History or metrics as strict JSON can hold them: a NaN or infinity (which only training
+    with --keep-going can produce) becomes None, written ``null``, never a bare ``NaN``."""
+    if isinstance(values, dict):
+        return {k: strict_json(v) for k, v in values.items()}
+    if isinstance(values, list):
+        return [strict_json(v) for v in values]
+    return values if not isinstance(values, float) or math.isfinite(values) else None

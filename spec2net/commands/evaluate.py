@@ -1,0 +1,55 @@
+"""spec2net evaluate FILE --data DATA.npz --weights W.npz [--batch-size B] [--json]: Keras's
+``evaluate`` with the NumPy interpreter."""
+
+from __future__ import annotations
+
+import json
+
+from ..budget import resolve
+from ..cli import UsageError, add_memory_option, add_spec_options, load_net
+from ..weights import WeightsError, load_arrays, load_weights
+from .datafiles import blaming, strict_json
+
+HELP = "the loss and metrics of the spec with these weights on a data set (Keras's evaluate), with NumPy"
+
+
+def add_arguments(p):
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--data", required=True, metavar="DATA.npz",
+                   help="inputs keyed by input names and targets keyed by output names")
+    p.add_argument("--weights", required=True, metavar="W.npz", help="the weights to evaluate")
+    add_batch_size(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of one line per value")
+    add_memory_option(p)
+    add_spec_options(p)
+
+
+def add_batch_size(p) -> None:
+    p.add_argument("--batch-size", type=int, default=32, metavar="B",
+                   help="samples per batch (default 32, as Keras); the numbers do not depend on it")
+
+
+def checked_batch_size(args) -> int:
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
+    return args.batch_size
+
+
+def run(args) -> int:
+    from ..backends.numpy.train import TrainError
+
+    batch_size = checked_batch_size(args)
+    net = load_net(args)
+    data = load_arrays(args.data, {*net.input_names, *net.output_names}, args.max_memory)
+    try:
+        weights = load_weights(args.weights, max_bytes=resolve(args.max_memory))
+        with blaming({None: args.data}):
+            logs = net.evaluate(data, weights, batch_size=batch_size, max_memory=args.max_memory)
+    except (WeightsError, TrainError) as e:
+        raise UsageError(str(e)) from None
+    if args.json:
+        print(json.dumps(strict_json(logs), allow_nan=False))
+    else:
+        for key, value in logs.items():
+            print(f"{key}: {value:.6g}")
+    return 0

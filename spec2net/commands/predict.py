@@ -1,0 +1,39 @@
+"""spec2net predict FILE --inputs IN.npz --weights W.npz [--batch-size B] -o OUT.npz: Keras's
+``predict`` with the NumPy interpreter, in batches; the same outputs as ``run``."""
+
+from __future__ import annotations
+
+from ..budget import resolve
+from ..cli import UsageError, add_memory_option, add_spec_options, load_net
+from ..fileio import check_output_paths
+from ..weights import WeightsError, load_arrays, load_weights
+from .datafiles import blaming, write_npz
+from .evaluate import add_batch_size, checked_batch_size
+
+HELP = "the spec's outputs on every sample of an .npz file, in batches (Keras's predict), with NumPy"
+
+
+def add_arguments(p):
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--inputs", required=True, metavar="IN.npz",
+                   help="one array per input name (other arrays, such as targets, are ignored)")
+    p.add_argument("--weights", required=True, metavar="W.npz", help="the weights to run")
+    add_batch_size(p)
+    p.add_argument("-o", "--output", required=True, metavar="OUT.npz", help="where to write the outputs")
+    add_memory_option(p)
+    add_spec_options(p)
+
+
+def run(args) -> int:
+    check_output_paths({"-o": args.output}, {"FILE": args.file, "--inputs": args.inputs, "--weights": args.weights})
+    batch_size = checked_batch_size(args)
+    net = load_net(args)
+    inputs = load_arrays(args.inputs, set(net.input_names), args.max_memory)
+    try:
+        weights = load_weights(args.weights, max_bytes=resolve(args.max_memory))
+        with blaming({None: args.inputs}):
+            outputs = net.predict(inputs, weights, batch_size=batch_size, max_memory=args.max_memory)
+    except WeightsError as e:
+        raise UsageError(str(e)) from None
+    write_npz(args.output, outputs)
+    return 0
