@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import budget, ir
-from .runtime.data import DataSpec, InputSpec, OutputSpec, check_inputs
+from .runtime.data import DataSpec, InputSpec, OutputSpec, check_data, check_inputs
 from .summary import format_summary
 
 
@@ -102,7 +102,7 @@ class Net:
         from .backends.numpy.train import evaluate
 
         _positive("batch_size", batch_size)
-        n = check_inputs(data_spec(self.ir), data)[1]
+        n = check_data(data_spec(self.ir), data)[2]
         self.check_memory("run", data, batch=min(n, batch_size), max_memory=max_memory)
         return evaluate(self.ir, data, weights, batch_size)
 
@@ -121,7 +121,7 @@ class Net:
             raise TrainError(f"model '{self.name}' has no `compile` block: no loss or optimizer to train with")
         spec = self.ir.fit or {"epochs": 1, "batch_size": 32, "shuffle": True, "validation_split": 0.0}
         pick = lambda given, key: spec[key] if given is None else given
-        n = check_inputs(data_spec(self.ir), data)[1]  # before the budget reads the batch size from it
+        n = check_data(data_spec(self.ir), data)[2]  # before the budget reads the batch size from it
         self.check_memory("train", data, batch=min(n, pick(batch_size, "batch_size")), max_memory=max_memory)
         if weights is None:
             weights = init_weights(self.ir, seed)
@@ -131,11 +131,19 @@ class Net:
 
     def build(self, backend: str) -> str:
         """The source of a standalone module for ``backend`` ("keras" or "torch"): ``net.build("keras")``."""
+        return self.generate(backend).source
+
+    def generate(self, backend: str):
+        """``build`` with its maps: a ``codegen.GeneratedModule`` (source, the name of each IR tensor
+        in it, the IR node behind each line): ``net.generate("keras").name_of(net.ir.inputs[0])``."""
         import importlib
+
+        from .codegen import GeneratedModule
 
         if backend not in ("keras", "torch"):
             raise ValueError(f"unknown backend {backend!r}; expected 'keras' or 'torch'")
-        return importlib.import_module(f"spec2net.backends.{backend}").build_source(self.ir)
+        out = importlib.import_module(f"spec2net.backends.{backend}").build_source(self.ir)
+        return out if isinstance(out, GeneratedModule) else GeneratedModule(out)  # a backend still giving a str
 
     def __repr__(self) -> str:
         return f"<spec2net.Net {self.name!r}: {len(self.ir.layers)} layers, {self.count_params():,} params>"

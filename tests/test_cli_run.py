@@ -66,7 +66,7 @@ def test_run_training_turns_dropout_on(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--inputs", "{bad_name}"], "missing ['text'], unexpected ['tokens']"),
+    (["--inputs", "{bad_name}"], "bad.npz: no array for 'text' (the model's inputs are 'text')"),
     (["--inputs", "{tokens}", "--weights", "{absent}"], "cannot read"),
     (["--inputs", "{absent}"], "cannot read"),
 ])

@@ -45,7 +45,7 @@ def test_train_errors_are_clean_and_write_nothing(tmp_path, capsys):
     out = tmp_path / "w.npz"
     spam = str(ROOT / "examples" / "spam.net")
     assert main(["train", spam, "--data", str(tmp_path / "d.npz"), "-o", str(out)]) == 2
-    assert "the data has no array for text" in capsys.readouterr().err
+    assert "d.npz: no array for 'text', 'y' (the model takes inputs 'text' and targets 'y')" in capsys.readouterr().err
     assert main(["train", MLP, "--data", str(tmp_path / "d.npz"), "--epochs", "0", "-o", str(out)]) == 2
     assert main(["train", MLP, "--data", str(tmp_path / "missing.npz"), "-o", str(out)]) == 2
     nocompile = tmp_path / "n.net"

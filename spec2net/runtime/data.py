@@ -74,7 +74,7 @@ def check_data(spec: DataSpec, arrays: dict) -> tuple[dict, dict, int]:
     missing = [s.name for s in (*spec.inputs, *spec.outputs) if s.name not in arrays]
     if missing:
         raise DataError(f"no array for {_names(missing)} (the model takes inputs {_names(spec.inputs)} and "
-                        f"targets {_names(spec.outputs)}; found {_names(sorted(arrays)) or 'none'})")
+                        f"targets {_names(spec.outputs)})")
     inputs, n = check_inputs(spec, arrays)
     return inputs, check_targets(spec, arrays, n), n
 
