@@ -92,11 +92,11 @@ def test_keras_module_with_hostile_names_builds_and_computes(keras, tmp_path, i)
     spec2net.save_weights(tmp_path / "w.npz", w)
     mod.load_weights(model, tmp_path / "w.npz")
     x = {name: np.random.default_rng(k).random((5, 3), dtype=np.float32) for k, name in enumerate(net.input_names)}
-    got = model.predict([x[n] for n in net.input_names], verbose=0)
+    got = model.predict([x[n] for n in net.input_names], verbose=0)  # several outputs: a list in the spec's order
     want = net.run(x, w)
-    assert list(got) == net.output_names
-    for name in net.output_names:
-        np.testing.assert_allclose(got[name], want[name], atol=1e-6)
+    assert model.output_names == net.output_names and len(got) == len(net.output_names)
+    for name, value in zip(net.output_names, got):
+        np.testing.assert_allclose(value, want[name], atol=1e-6)
 
 
 @pytest.mark.parametrize("i", range(3))

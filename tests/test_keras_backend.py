@@ -58,6 +58,16 @@ def positional(values: dict, names: list):
     return values[names[0]] if len(names) == 1 else [values[n] for n in names]
 
 
+def by_name(result, net) -> dict:
+    """A generated model's outputs keyed by the spec's names: a dict for one output, a list in the
+    spec's order for several."""
+    if isinstance(result, dict):
+        assert list(result) == net.output_names
+        return result
+    assert len(result) == len(net.output_names)
+    return dict(zip(net.output_names, result))
+
+
 def tolerance(net) -> float:
     return 1e-4 if any(layer.type in RECURRENT for layer in net.ir.layers) else 1e-5
 
@@ -181,8 +191,7 @@ def test_example_matches_interpreter_and_twin(keras, stem, tmp_path):
     set_weights(twin, weights)
     assert {k: v.shape for k, v in get_weights(model).items()} == {k: v.shape for k, v in weights.items()}
     x = example_inputs(net)
-    got = model.predict(positional(x, net.input_names), verbose=0)
-    assert list(got) == net.output_names
+    got = by_name(model.predict(positional(x, net.input_names), verbose=0), net)
     ref = run(net.ir, x, weights)
     twin_out = twin.predict(positional(x, net.input_names), verbose=0)
     twin_out = twin_out if isinstance(twin_out, list) else [twin_out]
@@ -193,7 +202,8 @@ def test_example_matches_interpreter_and_twin(keras, stem, tmp_path):
         TABLE.add(f"example {stem}", diff)
         assert diff <= tol, f"{stem}/{name}: max|diff| {diff:.2e} vs the NumPy interpreter"
     if not any(layer.type == "Dropout" and layer.args["rate"] > 0 for layer in net.ir.layers):
-        train = model(positional(x, net.input_names), training=True)  # batch statistics: deterministic, so comparable
+        # batch statistics: deterministic, so comparable
+        train = by_name(model(positional(x, net.input_names), training=True), net)
         ref_t = run(net.ir, x, weights, training=True)
         for name in net.output_names:
             diff = max_diff(np.asarray(train[name]), ref_t[name])
@@ -219,7 +229,7 @@ def test_layer_matches_interpreter(keras, layer_type, case, tmp_path):
     tol = tolerance(net)
     deterministic = not (layer_type == "Dropout" and args["rate"] > 0)
     for training in (False, True) if deterministic else (False,):
-        got = model(positional(x, net.input_names), training=training)
+        got = by_name(model(positional(x, net.input_names), training=training), net)
         ref = run(net.ir, x, weights, training=training)
         for name in net.output_names:
             diff = max_diff(np.asarray(got[name]), ref[name])
@@ -290,7 +300,7 @@ def test_compile_and_fit_equal_the_twin(keras, stem, tmp_path):
 
     x = example_inputs(net, n=16, seed=4)
     x = positional(x, net.input_names)
-    y = example_targets(net, model.predict(x, verbose=0))
+    y = example_targets(net, by_name(model.predict(x, verbose=0), net))
     fit = dict(getattr(mod, "FIT", {"batch_size": 8}), epochs=2, shuffle=False)
     if net.ir.fit is not None:
         assert mod.FIT == net.ir.fit
@@ -328,7 +338,7 @@ def test_loss_weights_and_metrics_line_up_with_output_names(keras, tmp_path):
     mod = load_module(net.build("keras"), tmp_path / "mo.py")
     model = mod.compile_model(mod.build_model())
     x = example_inputs(net, n=8)["tokens"]
-    y = example_targets(net, model.predict(x, verbose=0))
+    y = example_targets(net, by_name(model.predict(x, verbose=0), net))
     history = model.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0).history
     assert {"topic_loss", "score_loss", "topic_accuracy", "score_accuracy"} <= set(history)
     # one batch: the total is the weighted sum the spec's loss_weights ask for

@@ -190,7 +190,7 @@ def test_example_forward(keras, torch, path):
     set_weights(kmodel, weights)
     names = net.input_names
     want = kmodel(x[names[0]] if len(names) == 1 else {n: x[n] for n in names}, training=False)
-    want = want if isinstance(want, dict) else dict(zip(net.output_names, [want]))
+    want = want if isinstance(want, dict) else dict(zip(net.output_names, want))  # several outputs: a list
     references = {"Keras": {k: np.asarray(v) for k, v in want.items()},
                   "NumPy": nb.run(net.ir, x, weights)}
     recurrent = any(layer.type in RECURRENT for layer in net.ir.layers)

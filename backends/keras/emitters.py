@@ -2,10 +2,10 @@
 language pins, and the names of the tensors a call returns.
 
 The spec's arguments are Keras's own names (LANGUAGE.md section 7) and the checker has filled
-every one of them, so an emitter writes ``layer.args`` as they stand and adds nothing of its own
-but ``pinned``: arguments the language does not expose but whose Keras default could change the
-numbers (Flatten reads ``data_format`` from the user's keras.json; a stateful RNN would carry
-state across batches).
+every one of them from the registry, whose defaults are Keras 3's; an emitter writes those that
+differ from their default, as a Keras user would, and adds nothing of its own but ``pinned``:
+arguments the language does not expose whose Keras default depends on where the module runs
+(Flatten reads ``data_format`` from the user's keras.json).
 """
 
 from __future__ import annotations
@@ -14,8 +14,12 @@ from dataclasses import dataclass
 
 from spec2net.codegen import py_literal
 from spec2net.pyformat import CallExpr
+from spec2net.registry import LAYERS
+from spec2net.tables import Table
 
-from .values import value_source
+from .values import is_default, value_source
+
+EMITTERS = Table("Keras emitter")
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,10 @@ class LayerEmitter:
     mask_when: str = "all"
 
     def constructor(self, layer) -> CallExpr:
-        """``layers.Dense(units=8, ..., name='dense')`` for ``layer``."""
-        args = [(k, value_source(v)) for k, v in layer.args.items()]
+        """``layers.Dense(units=8, name="dense")`` for ``layer``: its arguments that differ from
+        Keras 3's defaults, the pinned ones, and its name."""
+        defaults = {a.name: a.default for a in LAYERS[layer.type].args}
+        args = [(k, value_source(v)) for k, v in layer.args.items() if not is_default(v, defaults[k])]
         args += [(k, py_literal(v)) for k, v in self.pinned]
         args.append(("name", py_literal(layer.name)))
         if not layer.trainable:  # Keras's default is True; written only where the spec froze the layer
@@ -51,10 +57,9 @@ class LayerEmitter:
         return ("",) + self.states[: n_outputs - 1]
 
 
-_RNN_PINNED = (("stateful", False), ("unroll", False))
 _MERGE_MASK = ("logical_or",)
 
-EMITTERS = {
+for _type, _emitter in {
     "Dense": LayerEmitter("Dense"),
     "Embedding": LayerEmitter("Embedding", mask_ops=("not_equal",), mask_when="mask_zero"),
     "Dropout": LayerEmitter("Dropout"),
@@ -62,9 +67,9 @@ EMITTERS = {
     "LeakyReLU": LayerEmitter("LeakyReLU"),
     "Flatten": LayerEmitter("Flatten", pinned=(("data_format", "channels_last"),)),
     "Reshape": LayerEmitter("Reshape"),
-    "SimpleRNN": LayerEmitter("SimpleRNN", _RNN_PINNED, states=("h",)),
-    "LSTM": LayerEmitter("LSTM", _RNN_PINNED, states=("h", "c")),
-    "GRU": LayerEmitter("GRU", _RNN_PINNED, states=("h",)),
+    "SimpleRNN": LayerEmitter("SimpleRNN", states=("h",)),
+    "LSTM": LayerEmitter("LSTM", states=("h", "c")),
+    "GRU": LayerEmitter("GRU", states=("h",)),
     "BatchNormalization": LayerEmitter("BatchNormalization"),
     "LayerNormalization": LayerEmitter("LayerNormalization"),
     "Concatenate": LayerEmitter("Concatenate", mask_ops=("ones_like", "logical_or", "expand_dims", "zeros_like",
@@ -75,13 +80,12 @@ EMITTERS = {
     "Average": LayerEmitter("Average", mask_ops=_MERGE_MASK),
     "Maximum": LayerEmitter("Maximum", mask_ops=_MERGE_MASK),
     "Minimum": LayerEmitter("Minimum", mask_ops=_MERGE_MASK),
-}
+}.items():
+    EMITTERS.add(_emitter, _type)
 
 
 def emitter(layer_type: str) -> LayerEmitter:
-    """The emitter for a registry key: ``emitter("Dense").keras_class`` -> ``'Dense'``."""
-    try:
-        return EMITTERS[layer_type]
-    except KeyError:
-        raise NotImplementedError(f"the Keras backend has no emitter for layer {layer_type!r}; "
-                                  f"it knows {', '.join(sorted(EMITTERS))}") from None
+    """The emitter for a registry key (``tables.MissingEntry``, listing the known ones, if none):
+    ``emitter("Dense").keras_class`` -> ``'Dense'``."""
+    return EMITTERS[layer_type]
+

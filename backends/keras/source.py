@@ -1,49 +1,55 @@
-"""ir.Model -> the source of a standalone Keras 3 module.
+"""ir.Model -> a standalone Keras 3 module, as a ``codegen.GeneratedModule``.
 
-Python decides what each statement says (names, constructors, arguments); the template
-``module.py.j2`` holds the module's layout and the fixed weights-file code.
+Python decides what each statement says (names, constructors, arguments) and lays it out with
+``spec2net.pyformat``; the template ``module.py.j2`` holds the module's layout and the fixed
+weights-file code. As torch.fx's codegen does, every tensor is named once by a ``codegen.Namer``
+(the spec's own binding names first), and every line of ``build_model`` is mapped back to the IR
+node that made it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path, PurePath
 
 import jinja2
 
 from spec2net import ir
-from spec2net.codegen import comment_text, header, py_literal, safe_identifier
-from spec2net.pyformat import WIDTH, CallExpr, Seq, render
+from spec2net.codegen import GeneratedModule, Namer, doc_text, header, py_literal
+from spec2net.pyformat import CallExpr, Seq, assign, render
 from spec2net.registry import LAYERS
 
+from .compile import compile_call, fit_code
 from .emitters import emitter
-from .values import value_source
+from .speclines import SpecLines
 
 # module-level names of the generated file, which no spec name may shadow
 RESERVED = frozenset({"keras", "np", "layers", "build_model", "load_weights", "save_weights",
-                      "compile_model", "FIT", "_read_arrays", "_safetensors"})
+                      "compile_model", "FIT", "_read_arrays", "_safetensors", "model"})
 INDENT = 4
+_BODY = "\x00body\x00"  # where build_model's statements go, found after the template is rendered
 
 
 @dataclass
 class Statement:
-    code: str
+    code: str  # at the body's indentation, continuation lines included
     comments: list = field(default_factory=list)
+    node: ir.Node | None = None  # the IR node its lines come from, for GeneratedModule.line_nodes
 
 
-def build_source(model: ir.Model) -> str:
-    """The generated module for ``model``: ``build_source(spec2net.load("mlp.net").ir)``."""
+def build_source(model: ir.Model) -> GeneratedModule:
+    """The generated module for ``model``: ``build_source(spec2net.load("mlp.net").ir).source``."""
     spec = SpecLines(model.file)
-    names = Names(model)
-    statements = reserve_statements(model) + input_statements(model, names) + layer_statements(model, names, spec)
-    said = {c for s in statements for c in s.comments}
+    namer = Namer(RESERVED)
+    statements = reserve_statements(model) + input_statements(model, namer) + layer_statements(model, namer, spec)
+    statements += model_statements(model, namer, spec, {c for s in statements for c in s.comments})
+    many = len(model.outputs) > 1
     context = {
         "header": header(model, "keras"),
-        "statements": statements,
-        # an output declared inline (`output y = Dense(1)(h)`) is already quoted above its layer
-        "output_comments": [c for c in dict.fromkeys(spec.comment(o.span) for o in model.outputs) if c not in said],
-        "model_code": "return " + render(model_call(model, names), INDENT, len("return ")),
+        "outputs_doc": doc_text("``build_model().predict(x)`` returns " + (
+            "a list in the spec's output order: " + ", ".join(o.name for o in model.outputs) if many
+            else f"a dict keyed by the spec's output name, {model.outputs[0].name}") + "."),
+        "body": _BODY,
         "compile_code": "", "compile_comments": [], "compile_example": "", "fit_code": "", "fit_comment": "",
     }
     if model.compile is not None:
@@ -52,10 +58,20 @@ def build_source(model: ir.Model) -> str:
         context["compile_example"] = ("compile_model(build_model()).fit(x, y, **FIT)" if model.fit is not None
                                       else "compile_model(build_model()).fit(x, y, epochs=10)")
     if model.fit is not None:
-        fit = Seq("{", "}", tuple((py_literal(k), py_literal(v)) for k, v in model.fit.items()))
-        context["fit_code"] = "FIT = " + render(fit, 0, len("FIT = "))
+        context["fit_code"] = fit_code(model.fit)
         context["fit_comment"] = "The spec's fit block, for model.fit(x, y, **FIT)."
-    return _template().render(context)
+    lines = _template().render(context).split("\n")
+    start = lines.index(_BODY)
+    body, line_nodes = [], {}
+    for s in statements:
+        body += ["    # " + c for c in s.comments]
+        code = ("    " + s.code).split("\n")
+        if s.node is not None:
+            line_nodes.update({start + len(body) + k + 1: s.node for k in range(len(code))})
+        body += code
+    source = "\n".join(lines[:start] + body + lines[start + 1:])
+    tensors = [*model.inputs, *(t for node in model.nodes for t in node.outputs)]
+    return GeneratedModule(source, {id(t): namer.name(t, "") for t in tensors}, line_nodes)
 
 
 def mask_op_names(model: ir.Model) -> set:
@@ -89,63 +105,56 @@ def _template() -> jinja2.Template:
     return env.from_string(text)
 
 
-class Names:
-    """Python identifiers for the model's tensors and layer objects, unique and safe.
-
-    A layer called once is built and applied in one statement, so its output takes the layer's
-    name (``dense_1 = layers.Dense(...)(dense)``); a shared layer is bound to its name and each
-    call's output is named after the layer and its input (``encoder_left = encoder(left)``).
-    """
-
-    def __init__(self, model: ir.Model):
-        self.taken = set(RESERVED)
-        self.tensor = {t: safe_identifier(t.input_name, self.taken) for t in model.inputs}
-        self.layer = {layer: safe_identifier(layer.name, self.taken) for layer in model.layers}
-        for node in model.nodes:
-            own = self.layer[node.layer]
-            base = f"{own}_{self.tensor[node.inputs[0]]}" if declared_apart(node.layer) else own
-            suffixes = emitter(node.layer.type).output_suffixes(len(node.outputs))
-            for tensor, suffix in zip(node.outputs, suffixes):
-                if base == own and not suffix:
-                    self.tensor[tensor] = own  # reserved above with the layer
-                else:
-                    self.tensor[tensor] = safe_identifier(f"{base}_{suffix}" if suffix else base, self.taken)
-
-
 def declared_apart(layer: ir.Layer) -> bool:
     """A layer built in its own statement: shared, or declared on another line than its call."""
     return len(layer.nodes) > 1 or layer.span.line != layer.nodes[0].span.line
 
 
-def input_statements(model: ir.Model, names: Names) -> list[Statement]:
+def tensor_candidate(model: ir.Model, tensor: ir.Tensor, namer: Namer, suffix: str) -> str:
+    """The name a tensor asks the namer for: the spec's binding (``seq``), else the output it is
+    (``topic``), else its layer's name with the state's suffix (``lstm_h``), after the layer's
+    input for a shared layer's call (``encoder_left``)."""
+    if tensor.name:
+        return tensor.name
+    outputs = [o.name for o in model.outputs if o.tensor is tensor]
+    if outputs:
+        return outputs[0]
+    node = tensor.producer
+    base = node.layer.name
+    if declared_apart(node.layer):
+        base = f"{namer.name(node.layer, base)}_{namer.name(node.inputs[0], 'x')}"
+    return f"{base}_{suffix}" if suffix else base
+
+
+def input_statements(model: ir.Model, namer: Namer) -> list[Statement]:
     out = []
     for t in model.inputs:
         call = CallExpr("keras.Input", (("shape", py_literal(t.type.shape)), ("dtype", py_literal(t.type.dtype)),
-                                    ("name", py_literal(t.input_name))))
-        target = f"{names.tensor[t]} = "
-        out.append(Statement(target + render(call, INDENT, len(target))))
+                                        ("name", py_literal(t.input_name))))
+        out.append(Statement(assign(namer.name(t, t.input_name), call, INDENT)))
     return out
 
 
-def layer_statements(model: ir.Model, names: Names, spec: SpecLines) -> list[Statement]:
+def layer_statements(model: ir.Model, namer: Namer, spec: SpecLines) -> list[Statement]:
     """One statement per layer call (two for a layer declared apart), each under the spec line
     it comes from; a line that made several statements (a chain) is quoted once."""
     out, built = [], set()
     for node in model.nodes:
         layer = node.layer
-        items = [names.tensor[t] for t in node.inputs]
+        items = [namer.name(t, "x") for t in node.inputs]
         arg = "[" + ", ".join(items) + "]" if LAYERS[layer.type].merge else items[0]
-        targets = ", ".join(names.tensor[t] for t in node.outputs) + " = "
         constructor = emitter(layer.type).constructor(layer)
-        if not declared_apart(layer):
-            code = targets + render(constructor, INDENT, len(targets), len(arg) + 2) + f"({arg})"
-            out.append(Statement(code, [spec.comment(node.span)]))
-            continue
-        if layer not in built:
+        if declared_apart(layer) and layer not in built:
             built.add(layer)
-            own = f"{names.layer[layer]} = "
-            out.append(Statement(own + render(constructor, INDENT, len(own)), [spec.comment(layer.span)]))
-        out.append(Statement(f"{targets}{names.layer[layer]}({arg})", [spec.comment(node.span)]))
+            code = assign(namer.name(layer, layer.name), constructor, INDENT)
+            out.append(Statement(code, [spec.comment(layer.span)], layer.nodes[0]))
+        suffixes = emitter(layer.type).output_suffixes(len(node.outputs))
+        targets = ", ".join(namer.name(t, tensor_candidate(model, t, namer, s)) for t, s in zip(node.outputs, suffixes))
+        if declared_apart(layer):
+            code = f"{targets} = {namer.name(layer, layer.name)}({arg})"
+        else:
+            code = assign(targets, constructor, INDENT, f"({arg})")
+        out.append(Statement(code, [spec.comment(node.span)], node))
     quoted = [s.comments for s in out]
     for before, statement in zip(quoted, out[1:]):
         if statement.comments == before:
@@ -153,43 +162,25 @@ def layer_statements(model: ir.Model, names: Names, spec: SpecLines) -> list[Sta
     return out
 
 
-def model_call(model: ir.Model, names: Names) -> CallExpr:
-    ins = [names.tensor[t] for t in model.inputs]
+def model_statements(model: ir.Model, namer: Namer, spec: SpecLines, said: set) -> list[Statement]:
+    """``keras.Model(...)``: a dict of the one output, keyed by its name; several outputs as a list
+    in the spec's order, whose ``output_names`` are set to the spec's names. Keras flattens a dict
+    of outputs in sorted key order, so list targets given in the spec's order would meet the wrong
+    outputs; a list keeps the order, and ``output_names`` (which Keras takes from the output
+    layers' names) keys compile()'s losses and dict targets by the spec's names."""
+    ins = [namer.name(t, t.input_name) for t in model.inputs]
     inputs = ins[0] if len(ins) == 1 else Seq("[", "]", tuple(ins))
-    # a dict keyed by the spec's output names: predict() returns it, and compile()'s losses,
-    # loss weights and metrics and fit()'s targets are keyed the same way
-    outputs = Seq("{", "}", tuple((py_literal(o.name), names.tensor[o.tensor]) for o in model.outputs))
-    return CallExpr("keras.Model", (("inputs", inputs), ("outputs", outputs), ("name", py_literal(model.name))))
-
-
-def compile_call(c: ir.Compile) -> CallExpr:
-    def per_output(values):
-        return Seq("{", "}", tuple((py_literal(name), v) for name, v in values.items()))
-
-    metrics = Seq("[", "]", tuple(value_source(m) for m in c.metrics))
-    return CallExpr("model.compile", (
-        ("optimizer", value_source(c.optimizer)),
-        ("loss", per_output({k: value_source(v) for k, v in c.loss.items()})),
-        ("loss_weights", per_output({k: py_literal(float(v)) for k, v in c.loss_weights.items()})),
-        # the spec's metric list applies to every output, as Keras does with a list
-        ("metrics", per_output({k: metrics for k in c.loss})),
-    ))
-
-
-class SpecLines:
-    """The spec's source lines, for the comment above each statement (``mlp.net:5: Dense(8)``)."""
-
-    def __init__(self, file: str):
-        self.name = PurePath(str(file)).name
-        try:
-            # split on "\n" only, as the parser counts lines ("\r" is dropped by comment_text)
-            self.lines = Path(file).read_text("utf-8-sig").split("\n")
-        except (OSError, UnicodeDecodeError):  # a spec given as text (loads) has no file to quote
-            self.lines = []
-
-    def comment(self, span) -> str:
-        where = comment_text(f"{self.name}:{span.line}")
-        text = comment_text(self.lines[span.line - 1].strip()) if 0 < span.line <= len(self.lines) else ""
-        line = f"{where}: {text}" if text else where
-        room = WIDTH - INDENT - 2
-        return line if len(line) <= room else line[: room - 3] + "..."
+    outs = [namer.name(o.tensor, o.name) for o in model.outputs]
+    # an output declared inline (`output y = Dense(1)(h)`) is already quoted above its layer
+    comments = [c for c in dict.fromkeys(spec.comment(o.span) for o in model.outputs) if c not in said]
+    if len(outs) == 1:
+        outputs = Seq("{", "}", ((py_literal(model.outputs[0].name), outs[0]),))
+        call = CallExpr("keras.Model", (("inputs", inputs), ("outputs", outputs), ("name", py_literal(model.name))))
+        return [Statement("return " + render(call, INDENT, len("return ")), comments)]
+    call = CallExpr("keras.Model", (("inputs", inputs), ("outputs", Seq("[", "]", tuple(outs))),
+                                    ("name", py_literal(model.name))))
+    names = Seq("[", "]", tuple(py_literal(o.name) for o in model.outputs))
+    return [Statement(assign("model", call, INDENT), comments),
+            Statement(assign("model.output_names", names, INDENT),
+                      ["the spec's output names, not the output layers' ones, key the losses and dict targets"]),
+            Statement("return model")]

@@ -1,8 +1,7 @@
 """Argument values as Keras source: a table from a Ref's kind to the expression that builds it.
 
-Every value the spec gave (or the checker filled from a default) is written out, with one
-exception: an initializer's ``seed`` is written only where the spec set one, so an unseeded
-spec gives Keras's unseeded initializer rather than a fixed seed the user never asked for.
+A function's arguments are written where they differ from the registry's defaults, which are
+Keras 3's (``Adam(clipnorm=1.0)``, ``Orthogonal()``): what a Keras user would write.
 """
 
 from __future__ import annotations
@@ -17,10 +16,10 @@ def _string(ref: Ref):
     return py_literal(_keras_name(ref))
 
 
-def _instance(module: str, drop_unset_seed: bool = False):
+def _instance(module: str):
     def write(ref: Ref):
-        args = tuple((k, value_source(v)) for k, v in ref.args
-                     if not (drop_unset_seed and k == "seed" and v is None))
+        defaults = {a.name: a.default for a in REGISTRIES[ref.kind][ref.name].args}
+        args = tuple((k, value_source(v)) for k, v in ref.args if not is_default(v, defaults[k]))
         return CallExpr(f"keras.{module}.{_keras_name(ref)}", args)
 
     return write
@@ -30,7 +29,7 @@ def _instance(module: str, drop_unset_seed: bool = False):
 REF_WRITERS = {
     "activation": _string,  # Keras's own identifiers ("relu"): the functions behind them are Keras's
     "metric": _string,  # strings let Keras pick the accuracy that fits the loss, as model.compile does
-    "initializer": _instance("initializers", drop_unset_seed=True),
+    "initializer": _instance("initializers"),
     "regularizer": _instance("regularizers"),
     "optimizer": _instance("optimizers"),
     "loss": _instance("losses"),
@@ -46,3 +45,8 @@ def value_source(value):
     if isinstance(value, Ref):
         return REF_WRITERS[value.kind](value)
     return py_literal(value)
+
+
+def is_default(value, default) -> bool:
+    """``value`` is Keras's default: equal, and a bool only where the default is one (True == 1)."""
+    return value is default or (isinstance(value, bool) == isinstance(default, bool) and value == default)

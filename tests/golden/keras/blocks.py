@@ -10,52 +10,27 @@ from keras import layers
 
 
 def build_model():
-    """The functional model: the spec's inputs, layers (with their names) and named outputs.
+    """The functional model: the spec's inputs, layers (with their names) and outputs.
 
-    ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
+    ``build_model().predict(x)`` returns a dict keyed by the spec's output name, y.
     """
     x = keras.Input(shape=(32,), dtype="float32", name="x")
     # blocks.net:6: h = Dense(units, activation=act)(x)
-    dense = layers.Dense(
-        units=64,
-        activation="relu",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense",
-    )(x)
+    h = layers.Dense(units=64, activation="relu", name="dense")(x)
     # blocks.net:7: return Dropout(rate)(h)
-    dropout = layers.Dropout(rate=0.5, noise_shape=None, seed=None, name="dropout")(dense)
+    h_2 = layers.Dropout(rate=0.5, name="dropout")(h)
     # blocks.net:6: h = Dense(units, activation=act)(x)
-    dense_1 = layers.Dense(
-        units=64,
-        activation="relu",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense_1",
-    )(dropout)
+    h_3 = layers.Dense(units=64, activation="relu", name="dense_1")(h_2)
     # blocks.net:7: return Dropout(rate)(h)
-    dropout_1 = layers.Dropout(rate=0.25, noise_shape=None, seed=None, name="dropout_1")(dense_1)
+    h_4 = layers.Dropout(rate=0.25, name="dropout_1")(h_3)
     # blocks.net:14: output y = Dense(1, activation=sigmoid, kernel_regularizer=l1_l2(l1=1e-5, l...
-    dense_2 = layers.Dense(
+    y = layers.Dense(
         units=1,
         activation="sigmoid",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
         kernel_regularizer=keras.regularizers.L1L2(l1=1e-05, l2=0.0001),
-        bias_regularizer=None,
-        activity_regularizer=None,
         name="dense_2",
-    )(dropout_1)
-    return keras.Model(inputs=x, outputs={"y": dense_2}, name="blocks")
+    )(h_4)
+    return keras.Model(inputs=x, outputs={"y": y}, name="blocks")
 
 
 def load_weights(model, path):
@@ -129,20 +104,8 @@ def compile_model(model):
     """
     # blocks.net:16: compile { optimizer = adamw(learning_rate=1e-3, weight_decay=0.01); loss = ...
     model.compile(
-        optimizer=keras.optimizers.AdamW(
-            learning_rate=0.001,
-            weight_decay=0.01,
-            beta_1=0.9,
-            beta_2=0.999,
-            epsilon=1e-07,
-            amsgrad=False,
-            clipnorm=None,
-            clipvalue=None,
-            global_clipnorm=None,
-        ),
-        loss={"y": keras.losses.BinaryCrossentropy(from_logits=False)},
-        loss_weights={"y": 1.0},
-        metrics={"y": []},
+        optimizer=keras.optimizers.AdamW(weight_decay=0.01),
+        loss={"y": keras.losses.BinaryCrossentropy()},
     )
     return model
 

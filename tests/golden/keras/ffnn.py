@@ -10,47 +10,17 @@ from keras import layers
 
 
 def build_model():
-    """The functional model: the spec's inputs, layers (with their names) and named outputs.
+    """The functional model: the spec's inputs, layers (with their names) and outputs.
 
-    ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
+    ``build_model().predict(x)`` returns a dict keyed by the spec's output name, y.
     """
     x = keras.Input(shape=(10,), dtype="float32", name="x")
     # ffnn.net:4: h = x -> Dense(64, activation=relu) -> Dense(64, activation=relu)
-    dense = layers.Dense(
-        units=64,
-        activation="relu",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense",
-    )(x)
-    dense_1 = layers.Dense(
-        units=64,
-        activation="relu",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense_1",
-    )(dense)
+    dense = layers.Dense(units=64, activation="relu", name="dense")(x)
+    h = layers.Dense(units=64, activation="relu", name="dense_1")(dense)
     # ffnn.net:5: output y = Dense(1)(h)
-    dense_2 = layers.Dense(
-        units=1,
-        activation="linear",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense_2",
-    )(dense_1)
-    return keras.Model(inputs=x, outputs={"y": dense_2}, name="ffnn")
+    y = layers.Dense(units=1, name="dense_2")(h)
+    return keras.Model(inputs=x, outputs={"y": y}, name="ffnn")
 
 
 def load_weights(model, path):
@@ -124,18 +94,8 @@ def compile_model(model):
     """
     # ffnn.net:7: compile { optimizer = adam; loss = mse; metrics = [mae] }
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            learning_rate=0.001,
-            beta_1=0.9,
-            beta_2=0.999,
-            epsilon=1e-07,
-            amsgrad=False,
-            clipnorm=None,
-            clipvalue=None,
-            global_clipnorm=None,
-        ),
+        optimizer=keras.optimizers.Adam(),
         loss={"y": keras.losses.MeanSquaredError()},
-        loss_weights={"y": 1.0},
         metrics={"y": ["mean_absolute_error"]},
     )
     return model

@@ -10,72 +10,18 @@ from keras import layers
 
 
 def build_model():
-    """The functional model: the spec's inputs, layers (with their names) and named outputs.
+    """The functional model: the spec's inputs, layers (with their names) and outputs.
 
-    ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
+    ``build_model().predict(x)`` returns a dict keyed by the spec's output name, y.
     """
     seq = keras.Input(shape=(None, 8), dtype="float32", name="seq")
     # gru.net:4: h = GRU(16, return_sequences=true)(seq)
-    gru = layers.GRU(
-        units=16,
-        activation="tanh",
-        recurrent_activation="sigmoid",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        recurrent_initializer=keras.initializers.Orthogonal(gain=1.0),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        seed=None,
-        return_sequences=True,
-        return_state=False,
-        go_backwards=False,
-        reset_after=True,
-        stateful=False,
-        unroll=False,
-        name="gru",
-    )(seq)
+    h = layers.GRU(units=16, return_sequences=True, name="gru")(seq)
     # gru.net:5: h = GRU(8, go_backwards=true)(h)
-    gru_1 = layers.GRU(
-        units=8,
-        activation="tanh",
-        recurrent_activation="sigmoid",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        recurrent_initializer=keras.initializers.Orthogonal(gain=1.0),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        seed=None,
-        return_sequences=False,
-        return_state=False,
-        go_backwards=True,
-        reset_after=True,
-        stateful=False,
-        unroll=False,
-        name="gru_1",
-    )(gru)
+    h_2 = layers.GRU(units=8, go_backwards=True, name="gru_1")(h)
     # gru.net:6: output y = Dense(4, activation=softmax)(h)
-    dense = layers.Dense(
-        units=4,
-        activation="softmax",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense",
-    )(gru_1)
-    return keras.Model(inputs=seq, outputs={"y": dense}, name="gru_tagger")
+    y = layers.Dense(units=4, activation="softmax", name="dense")(h_2)
+    return keras.Model(inputs=seq, outputs={"y": y}, name="gru_tagger")
 
 
 def load_weights(model, path):
@@ -149,16 +95,8 @@ def compile_model(model):
     """
     # gru.net:8: compile { optimizer = adagrad(learning_rate=0.05); loss = sparse_categorical_cr...
     model.compile(
-        optimizer=keras.optimizers.Adagrad(
-            learning_rate=0.05,
-            initial_accumulator_value=0.1,
-            epsilon=1e-07,
-            clipnorm=None,
-            clipvalue=None,
-            global_clipnorm=None,
-        ),
-        loss={"y": keras.losses.SparseCategoricalCrossentropy(from_logits=False)},
-        loss_weights={"y": 1.0},
+        optimizer=keras.optimizers.Adagrad(learning_rate=0.05),
+        loss={"y": keras.losses.SparseCategoricalCrossentropy()},
         metrics={"y": ["accuracy"]},
     )
     return model

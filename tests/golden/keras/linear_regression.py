@@ -10,25 +10,15 @@ from keras import layers
 
 
 def build_model():
-    """The functional model: the spec's inputs, layers (with their names) and named outputs.
+    """The functional model: the spec's inputs, layers (with their names) and outputs.
 
-    ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
+    ``build_model().predict(x)`` returns a dict keyed by the spec's output name, output.
     """
     input_ = keras.Input(shape=(3,), dtype="float32", name="input")
     # linear_regression.net:3: Dense(1, input_dim=3)
-    dense = layers.Dense(
-        units=1,
-        activation="linear",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense",
-    )(input_)
+    output = layers.Dense(units=1, name="dense")(input_)
     # linear_regression.net:2: sequential linear_regression {
-    return keras.Model(inputs=input_, outputs={"output": dense}, name="linear_regression")
+    return keras.Model(inputs=input_, outputs={"output": output}, name="linear_regression")
 
 
 def load_weights(model, path):
@@ -102,17 +92,8 @@ def compile_model(model):
     """
     # linear_regression.net:4: compile { optimizer = sgd(learning_rate=0.01); loss = mse }
     model.compile(
-        optimizer=keras.optimizers.SGD(
-            learning_rate=0.01,
-            momentum=0.0,
-            nesterov=False,
-            clipnorm=None,
-            clipvalue=None,
-            global_clipnorm=None,
-        ),
+        optimizer=keras.optimizers.SGD(),
         loss={"output": keras.losses.MeanSquaredError()},
-        loss_weights={"output": 1.0},
-        metrics={"output": []},
     )
     return model
 

@@ -10,25 +10,20 @@ from keras import layers
 
 
 def build_model():
-    """The functional model: the spec's inputs, layers (with their names) and named outputs.
+    """The functional model: the spec's inputs, layers (with their names) and outputs.
 
-    ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
+    ``build_model().predict(x)`` returns a dict keyed by the spec's output name, output.
     """
     input_ = keras.Input(shape=(4,), dtype="float32", name="input")
     # logistic_regression.net:4: Dense(1, activation=sigmoid, kernel_regularizer=l2(0.01))
-    dense = layers.Dense(
+    output = layers.Dense(
         units=1,
         activation="sigmoid",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=keras.regularizers.L2(l2=0.01),
-        bias_regularizer=None,
-        activity_regularizer=None,
+        kernel_regularizer=keras.regularizers.L2(),
         name="dense",
     )(input_)
     # logistic_regression.net:2: sequential logistic_regression {
-    return keras.Model(inputs=input_, outputs={"output": dense}, name="logistic_regression")
+    return keras.Model(inputs=input_, outputs={"output": output}, name="logistic_regression")
 
 
 def load_weights(model, path):
@@ -102,16 +97,8 @@ def compile_model(model):
     """
     # logistic_regression.net:5: compile { optimizer = sgd(lr=0.1, momentum=0.9); loss = binary_...
     model.compile(
-        optimizer=keras.optimizers.SGD(
-            learning_rate=0.1,
-            momentum=0.9,
-            nesterov=False,
-            clipnorm=None,
-            clipvalue=None,
-            global_clipnorm=None,
-        ),
-        loss={"output": keras.losses.BinaryCrossentropy(from_logits=False)},
-        loss_weights={"output": 1.0},
+        optimizer=keras.optimizers.SGD(learning_rate=0.1, momentum=0.9),
+        loss={"output": keras.losses.BinaryCrossentropy()},
         metrics={"output": ["binary_accuracy"]},
     )
     return model

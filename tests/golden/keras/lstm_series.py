@@ -10,49 +10,17 @@ from keras import layers
 
 
 def build_model():
-    """The functional model: the spec's inputs, layers (with their names) and named outputs.
+    """The functional model: the spec's inputs, layers (with their names) and outputs.
 
-    ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
+    ``build_model().predict(x)`` returns a dict keyed by the spec's output name, output.
     """
     input_ = keras.Input(shape=(50, 1), dtype="float32", name="input")
     # lstm_series.net:4: LSTM(10)
-    lstm = layers.LSTM(
-        units=10,
-        activation="tanh",
-        recurrent_activation="sigmoid",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        recurrent_initializer=keras.initializers.Orthogonal(gain=1.0),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        seed=None,
-        return_sequences=False,
-        return_state=False,
-        go_backwards=False,
-        unit_forget_bias=True,
-        stateful=False,
-        unroll=False,
-        name="lstm",
-    )(input_)
+    lstm = layers.LSTM(units=10, name="lstm")(input_)
     # lstm_series.net:5: Dense(1)
-    dense = layers.Dense(
-        units=1,
-        activation="linear",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense",
-    )(lstm)
+    output = layers.Dense(units=1, name="dense")(lstm)
     # lstm_series.net:2: sequential lstm_series {
-    return keras.Model(inputs=input_, outputs={"output": dense}, name="lstm_series")
+    return keras.Model(inputs=input_, outputs={"output": output}, name="lstm_series")
 
 
 def load_weights(model, path):
@@ -126,18 +94,8 @@ def compile_model(model):
     """
     # lstm_series.net:7: compile { optimizer = adam(lr=0.01); loss = mse; metrics = [mae] }
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            learning_rate=0.01,
-            beta_1=0.9,
-            beta_2=0.999,
-            epsilon=1e-07,
-            amsgrad=False,
-            clipnorm=None,
-            clipvalue=None,
-            global_clipnorm=None,
-        ),
+        optimizer=keras.optimizers.Adam(learning_rate=0.01),
         loss={"output": keras.losses.MeanSquaredError()},
-        loss_weights={"output": 1.0},
         metrics={"output": ["mean_absolute_error"]},
     )
     return model

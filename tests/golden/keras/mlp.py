@@ -10,37 +10,17 @@ from keras import layers
 
 
 def build_model():
-    """The functional model: the spec's inputs, layers (with their names) and named outputs.
+    """The functional model: the spec's inputs, layers (with their names) and outputs.
 
-    ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
+    ``build_model().predict(x)`` returns a dict keyed by the spec's output name, output.
     """
     input_ = keras.Input(shape=(4,), dtype="float32", name="input")
     # mlp.net:5: Dense(8, activation=relu)
-    dense = layers.Dense(
-        units=8,
-        activation="relu",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense",
-    )(input_)
+    dense = layers.Dense(units=8, activation="relu", name="dense")(input_)
     # mlp.net:6: Dense(1, activation=sigmoid)
-    dense_1 = layers.Dense(
-        units=1,
-        activation="sigmoid",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense_1",
-    )(dense)
+    output = layers.Dense(units=1, activation="sigmoid", name="dense_1")(dense)
     # mlp.net:3: sequential mlp {
-    return keras.Model(inputs=input_, outputs={"output": dense_1}, name="mlp")
+    return keras.Model(inputs=input_, outputs={"output": output}, name="mlp")
 
 
 def load_weights(model, path):
@@ -114,18 +94,8 @@ def compile_model(model):
     """
     # mlp.net:8: compile {
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            learning_rate=0.001,
-            beta_1=0.9,
-            beta_2=0.999,
-            epsilon=1e-07,
-            amsgrad=False,
-            clipnorm=None,
-            clipvalue=None,
-            global_clipnorm=None,
-        ),
-        loss={"output": keras.losses.BinaryCrossentropy(from_logits=False)},
-        loss_weights={"output": 1.0},
+        optimizer=keras.optimizers.Adam(),
+        loss={"output": keras.losses.BinaryCrossentropy()},
         metrics={"output": ["accuracy"]},
     )
     return model

@@ -10,100 +10,27 @@ from keras import layers
 
 
 def build_model():
-    """The functional model: the spec's inputs, layers (with their names) and named outputs.
+    """The functional model: the spec's inputs, layers (with their names) and outputs.
 
-    ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
+    ``build_model().predict(x)`` returns a list in the spec's output order: topic, score.
     """
     tokens = keras.Input(shape=(20,), dtype="int32", name="tokens")
     # multi_output.net:4: e = Embedding(500, 16, mask_zero=true)(tokens)
-    embedding = layers.Embedding(
-        input_dim=500,
-        output_dim=16,
-        embeddings_initializer=keras.initializers.RandomUniform(minval=-0.05, maxval=0.05),
-        embeddings_regularizer=None,
-        activity_regularizer=None,
-        mask_zero=True,
-        name="embedding",
-    )(tokens)
+    e = layers.Embedding(input_dim=500, output_dim=16, mask_zero=True, name="embedding")(tokens)
     # multi_output.net:5: seq, h, c = LSTM(24, return_sequences=true, return_state=true)(e)
-    lstm, lstm_h, lstm_c = layers.LSTM(
-        units=24,
-        activation="tanh",
-        recurrent_activation="sigmoid",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        recurrent_initializer=keras.initializers.Orthogonal(gain=1.0),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        seed=None,
-        return_sequences=True,
-        return_state=True,
-        go_backwards=False,
-        unit_forget_bias=True,
-        stateful=False,
-        unroll=False,
-        name="lstm",
-    )(embedding)
+    seq, h, c = layers.LSTM(units=24, return_sequences=True, return_state=True, name="lstm")(e)
     # multi_output.net:6: pooled = LSTM(12)(seq)
-    lstm_1 = layers.LSTM(
-        units=12,
-        activation="tanh",
-        recurrent_activation="sigmoid",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        recurrent_initializer=keras.initializers.Orthogonal(gain=1.0),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        seed=None,
-        return_sequences=False,
-        return_state=False,
-        go_backwards=False,
-        unit_forget_bias=True,
-        stateful=False,
-        unroll=False,
-        name="lstm_1",
-    )(lstm)
+    pooled = layers.LSTM(units=12, name="lstm_1")(seq)
     # multi_output.net:7: both = concatenate([pooled, h, c])
-    concatenate = layers.Concatenate(axis=-1, name="concatenate")([lstm_1, lstm_h, lstm_c])
+    both = layers.Concatenate(name="concatenate")([pooled, h, c])
     # multi_output.net:8: output topic = Dense(5, activation=softmax)(both)
-    dense = layers.Dense(
-        units=5,
-        activation="softmax",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense",
-    )(concatenate)
+    topic = layers.Dense(units=5, activation="softmax", name="dense")(both)
     # multi_output.net:9: output score = Dense(1)(both)
-    dense_1 = layers.Dense(
-        units=1,
-        activation="linear",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense_1",
-    )(concatenate)
-    return keras.Model(
-        inputs=tokens,
-        outputs={"topic": dense, "score": dense_1},
-        name="multi_output",
-    )
+    score = layers.Dense(units=1, name="dense_1")(both)
+    model = keras.Model(inputs=tokens, outputs=[topic, score], name="multi_output")
+    # the spec's output names, not the output layers' ones, key the losses and dict targets
+    model.output_names = ["topic", "score"]
+    return model
 
 
 def load_weights(model, path):
@@ -177,18 +104,9 @@ def compile_model(model):
     """
     # multi_output.net:11: compile {
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            learning_rate=0.001,
-            beta_1=0.9,
-            beta_2=0.999,
-            epsilon=1e-07,
-            amsgrad=False,
-            clipnorm=1.0,
-            clipvalue=None,
-            global_clipnorm=None,
-        ),
+        optimizer=keras.optimizers.Adam(clipnorm=1.0),
         loss={
-            "topic": keras.losses.CategoricalCrossentropy(from_logits=False),
+            "topic": keras.losses.CategoricalCrossentropy(),
             "score": keras.losses.MeanSquaredError(),
         },
         loss_weights={"topic": 1.0, "score": 0.5},

@@ -10,39 +10,19 @@ from keras import layers
 
 
 def build_model():
-    """The functional model: the spec's inputs, layers (with their names) and named outputs.
+    """The functional model: the spec's inputs, layers (with their names) and outputs.
 
-    ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
+    ``build_model().predict(x)`` returns a dict keyed by the spec's output name, output.
     """
     input_ = keras.Input(shape=(10000,), dtype="float32", name="input")
     # news.net:7: Dense(512, activation=relu)
-    dense = layers.Dense(
-        units=512,
-        activation="relu",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense",
-    )(input_)
+    dense = layers.Dense(units=512, activation="relu", name="dense")(input_)
     # news.net:8: Dropout(0.5)
-    dropout = layers.Dropout(rate=0.5, noise_shape=None, seed=None, name="dropout")(dense)
+    dropout = layers.Dropout(rate=0.5, name="dropout")(dense)
     # news.net:9: Dense(classes, activation=softmax)
-    dense_1 = layers.Dense(
-        units=46,
-        activation="softmax",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense_1",
-    )(dropout)
+    output = layers.Dense(units=46, activation="softmax", name="dense_1")(dropout)
     # news.net:5: sequential news {
-    return keras.Model(inputs=input_, outputs={"output": dense_1}, name="news")
+    return keras.Model(inputs=input_, outputs={"output": output}, name="news")
 
 
 def load_weights(model, path):
@@ -116,18 +96,8 @@ def compile_model(model):
     """
     # news.net:11: compile {
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            learning_rate=0.001,
-            beta_1=0.9,
-            beta_2=0.999,
-            epsilon=1e-07,
-            amsgrad=False,
-            clipnorm=None,
-            clipvalue=None,
-            global_clipnorm=None,
-        ),
-        loss={"output": keras.losses.CategoricalCrossentropy(from_logits=False)},
-        loss_weights={"output": 1.0},
+        optimizer=keras.optimizers.Adam(),
+        loss={"output": keras.losses.CategoricalCrossentropy()},
         metrics={"output": ["accuracy"]},
     )
     return model

@@ -10,77 +10,24 @@ from keras import layers
 
 
 def build_model():
-    """The functional model: the spec's inputs, layers (with their names) and named outputs.
+    """The functional model: the spec's inputs, layers (with their names) and outputs.
 
-    ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
+    ``build_model().predict(x)`` returns a dict keyed by the spec's output name, y.
     """
     x = keras.Input(shape=(20,), dtype="float32", name="x")
     # normalized.net:5: h = Dense(32, use_bias=false)(x)
-    dense = layers.Dense(
-        units=32,
-        activation="linear",
-        use_bias=False,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense",
-    )(x)
+    h = layers.Dense(units=32, use_bias=False, name="dense")(x)
     # normalized.net:6: h = BatchNorm(momentum=0.9)(h)
-    batch_normalization = layers.BatchNormalization(
-        axis=-1,
-        momentum=0.9,
-        epsilon=0.001,
-        center=True,
-        scale=True,
-        beta_initializer=keras.initializers.Zeros(),
-        gamma_initializer=keras.initializers.Ones(),
-        moving_mean_initializer=keras.initializers.Zeros(),
-        moving_variance_initializer=keras.initializers.Ones(),
-        beta_regularizer=None,
-        gamma_regularizer=None,
-        name="batch_normalization",
-    )(dense)
+    h_2 = layers.BatchNormalization(momentum=0.9, name="batch_normalization")(h)
     # normalized.net:7: h = Activation(relu)(h)
-    activation = layers.Activation(activation="relu", name="activation")(batch_normalization)
+    h_3 = layers.Activation(activation="relu", name="activation")(h_2)
     # normalized.net:8: h = Dense(16, activation=gelu)(h)
-    dense_1 = layers.Dense(
-        units=16,
-        activation="gelu",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense_1",
-    )(activation)
+    h_4 = layers.Dense(units=16, activation="gelu", name="dense_1")(h_3)
     # normalized.net:9: h = LayerNorm(epsilon=1e-5)(h)
-    layer_normalization = layers.LayerNormalization(
-        axis=-1,
-        epsilon=1e-05,
-        center=True,
-        scale=True,
-        beta_initializer=keras.initializers.Zeros(),
-        gamma_initializer=keras.initializers.Ones(),
-        beta_regularizer=None,
-        gamma_regularizer=None,
-        name="layer_normalization",
-    )(dense_1)
+    h_5 = layers.LayerNormalization(epsilon=1e-05, name="layer_normalization")(h_4)
     # normalized.net:10: output y = Dense(3, activation=softmax)(h)
-    dense_2 = layers.Dense(
-        units=3,
-        activation="softmax",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense_2",
-    )(layer_normalization)
-    return keras.Model(inputs=x, outputs={"y": dense_2}, name="normalized")
+    y = layers.Dense(units=3, activation="softmax", name="dense_2")(h_5)
+    return keras.Model(inputs=x, outputs={"y": y}, name="normalized")
 
 
 def load_weights(model, path):
@@ -154,19 +101,8 @@ def compile_model(model):
     """
     # normalized.net:12: compile { optimizer = rmsprop(learning_rate=0.001, centered=true); loss...
     model.compile(
-        optimizer=keras.optimizers.RMSprop(
-            learning_rate=0.001,
-            rho=0.9,
-            momentum=0.0,
-            epsilon=1e-07,
-            centered=True,
-            clipnorm=None,
-            clipvalue=None,
-            global_clipnorm=None,
-        ),
-        loss={"y": keras.losses.CategoricalCrossentropy(from_logits=False)},
-        loss_weights={"y": 1.0},
-        metrics={"y": []},
+        optimizer=keras.optimizers.RMSprop(centered=True),
+        loss={"y": keras.losses.CategoricalCrossentropy()},
     )
     return model
 

@@ -10,43 +10,23 @@ from keras import layers
 
 
 def build_model():
-    """The functional model: the spec's inputs, layers (with their names) and named outputs.
+    """The functional model: the spec's inputs, layers (with their names) and outputs.
 
-    ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
+    ``build_model().predict(x)`` returns a dict keyed by the spec's output name, similar.
     """
     left = keras.Input(shape=(12,), dtype="float32", name="left")
     right = keras.Input(shape=(12,), dtype="float32", name="right")
     # shared.net:5: encoder = Dense(8, activation=tanh, name="encoder")   # declared, not yet ap...
-    encoder = layers.Dense(
-        units=8,
-        activation="tanh",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="encoder",
-    )
+    encoder = layers.Dense(units=8, activation="tanh", name="encoder")
     # shared.net:6: a = encoder(left)
-    encoder_left = encoder(left)
+    a = encoder(left)
     # shared.net:7: b = encoder(right)
-    encoder_right = encoder(right)
+    b = encoder(right)
     # shared.net:8: d = subtract([a, b])
-    subtract = layers.Subtract(name="subtract")([encoder_left, encoder_right])
+    d = layers.Subtract(name="subtract")([a, b])
     # shared.net:9: output similar = Dense(1, activation=sigmoid)(d)
-    dense = layers.Dense(
-        units=1,
-        activation="sigmoid",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense",
-    )(subtract)
-    return keras.Model(inputs=[left, right], outputs={"similar": dense}, name="siamese")
+    similar = layers.Dense(units=1, activation="sigmoid", name="dense")(d)
+    return keras.Model(inputs=[left, right], outputs={"similar": similar}, name="siamese")
 
 
 def load_weights(model, path):
@@ -120,17 +100,8 @@ def compile_model(model):
     """
     # shared.net:11: compile { optimizer = sgd(learning_rate=0.05, nesterov=true, momentum=0.9);...
     model.compile(
-        optimizer=keras.optimizers.SGD(
-            learning_rate=0.05,
-            momentum=0.9,
-            nesterov=True,
-            clipnorm=None,
-            clipvalue=None,
-            global_clipnorm=None,
-        ),
-        loss={"similar": keras.losses.BinaryCrossentropy(from_logits=False)},
-        loss_weights={"similar": 1.0},
-        metrics={"similar": []},
+        optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.9, nesterov=True),
+        loss={"similar": keras.losses.BinaryCrossentropy()},
     )
     return model
 

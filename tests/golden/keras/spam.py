@@ -10,57 +10,19 @@ from keras import layers
 
 
 def build_model():
-    """The functional model: the spec's inputs, layers (with their names) and named outputs.
+    """The functional model: the spec's inputs, layers (with their names) and outputs.
 
-    ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
+    ``build_model().predict(x)`` returns a dict keyed by the spec's output name, y.
     """
     text = keras.Input(shape=(100,), dtype="int32", name="text")
     # spam.net:6: x = Embedding(max_features, 32)(text)  # -> [100, 32]
-    embedding = layers.Embedding(
-        input_dim=10000,
-        output_dim=32,
-        embeddings_initializer=keras.initializers.RandomUniform(minval=-0.05, maxval=0.05),
-        embeddings_regularizer=None,
-        activity_regularizer=None,
-        mask_zero=False,
-        name="embedding",
-    )(text)
+    x = layers.Embedding(input_dim=10000, output_dim=32, name="embedding")(text)
     # spam.net:7: x = SimpleRNN(32)(x)                   # -> [32]
-    simple_rnn = layers.SimpleRNN(
-        units=32,
-        activation="tanh",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        recurrent_initializer=keras.initializers.Orthogonal(gain=1.0),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        seed=None,
-        return_sequences=False,
-        return_state=False,
-        go_backwards=False,
-        stateful=False,
-        unroll=False,
-        name="simple_rnn",
-    )(embedding)
+    x_2 = layers.SimpleRNN(units=32, name="simple_rnn")(x)
     # spam.net:8: y = Dense(1, activation=sigmoid)(x)    # -> [1]
-    dense = layers.Dense(
-        units=1,
-        activation="sigmoid",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense",
-    )(simple_rnn)
+    y = layers.Dense(units=1, activation="sigmoid", name="dense")(x_2)
     # spam.net:9: output y
-    return keras.Model(inputs=text, outputs={"y": dense}, name="spam")
+    return keras.Model(inputs=text, outputs={"y": y}, name="spam")
 
 
 def load_weights(model, path):
@@ -134,18 +96,8 @@ def compile_model(model):
     """
     # spam.net:11: compile {
     model.compile(
-        optimizer=keras.optimizers.RMSprop(
-            learning_rate=0.001,
-            rho=0.9,
-            momentum=0.0,
-            epsilon=1e-07,
-            centered=False,
-            clipnorm=None,
-            clipvalue=None,
-            global_clipnorm=None,
-        ),
-        loss={"y": keras.losses.BinaryCrossentropy(from_logits=False)},
-        loss_weights={"y": 1.0},
+        optimizer=keras.optimizers.RMSprop(),
+        loss={"y": keras.losses.BinaryCrossentropy()},
         metrics={"y": ["accuracy"]},
     )
     return model

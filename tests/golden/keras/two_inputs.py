@@ -10,51 +10,21 @@ from keras import layers
 
 
 def build_model():
-    """The functional model: the spec's inputs, layers (with their names) and named outputs.
+    """The functional model: the spec's inputs, layers (with their names) and outputs.
 
-    ``build_model().predict(x)`` returns a dict keyed by the spec's output names.
+    ``build_model().predict(x)`` returns a dict keyed by the spec's output name, score.
     """
     a = keras.Input(shape=(8,), dtype="float32", name="a")
     b = keras.Input(shape=(4,), dtype="float32", name="b")
     # two_inputs.net:5: x = Dense(16, activation=relu)(a)
-    dense = layers.Dense(
-        units=16,
-        activation="relu",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense",
-    )(a)
+    x = layers.Dense(units=16, activation="relu", name="dense")(a)
     # two_inputs.net:6: y = Dense(8, activation=relu)(b)
-    dense_1 = layers.Dense(
-        units=8,
-        activation="relu",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense_1",
-    )(b)
+    y = layers.Dense(units=8, activation="relu", name="dense_1")(b)
     # two_inputs.net:7: z = concatenate([x, y])                 # -> [24]
-    concatenate = layers.Concatenate(axis=-1, name="concatenate")([dense, dense_1])
+    z = layers.Concatenate(name="concatenate")([x, y])
     # two_inputs.net:8: output score = Dense(1, activation=sigmoid)(z)
-    dense_2 = layers.Dense(
-        units=1,
-        activation="sigmoid",
-        use_bias=True,
-        kernel_initializer=keras.initializers.GlorotUniform(),
-        bias_initializer=keras.initializers.Zeros(),
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        name="dense_2",
-    )(concatenate)
-    return keras.Model(inputs=[a, b], outputs={"score": dense_2}, name="two_inputs")
+    score = layers.Dense(units=1, activation="sigmoid", name="dense_2")(z)
+    return keras.Model(inputs=[a, b], outputs={"score": score}, name="two_inputs")
 
 
 def load_weights(model, path):
@@ -128,18 +98,8 @@ def compile_model(model):
     """
     # two_inputs.net:10: compile { optimizer = adam; loss = binary_crossentropy; metrics = [accu...
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            learning_rate=0.001,
-            beta_1=0.9,
-            beta_2=0.999,
-            epsilon=1e-07,
-            amsgrad=False,
-            clipnorm=None,
-            clipvalue=None,
-            global_clipnorm=None,
-        ),
-        loss={"score": keras.losses.BinaryCrossentropy(from_logits=False)},
-        loss_weights={"score": 1.0},
+        optimizer=keras.optimizers.Adam(),
+        loss={"score": keras.losses.BinaryCrossentropy()},
         metrics={"score": ["accuracy"]},
     )
     return model
