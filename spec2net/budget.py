@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from . import ir
 from .diagnostics import SpecError, diag
+from .messages import MEMORY
 from .registry import LAYERS
 
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -30,7 +31,11 @@ def parse_size(text: str) -> int:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
     if not m:
         raise ValueError(f"expected a size like 512M or 16G, got {text!r}")
-    return int(float(m.group(1)) * UNITS[m.group(2).upper()])
+    size = int(float(m.group(1)) * UNITS[m.group(2).upper()])
+    if size == 0 and float(m.group(1)) != 0:  # 0 means "no limit": a tiny budget must not become none
+        raise ValueError(f"{text.strip()!r} rounds to 0 bytes, which would mean no limit; write 0 for no "
+                         "limit, or at least 1")
+    return size
 
 
 def default_budget() -> int:
@@ -107,11 +112,10 @@ def check(model: ir.Model, task: str, batch: int = 1, fill: int = 1, itemsize: i
     parts = f"weights {show_size(weights)}"
     if task != "init":
         parts += f", activations {show_size(activations)} at batch {batch}"
-    detail = (f"{task} of model '{model.name}' would need about {show_size(weights + activations)} ({parts}), "
-              f"over the {show_size(budget)} memory budget; the biggest layer is '{big.layer.name}' "
-              f"({big.layer.type}: {show_size(big.weights)} of weights, {show_size(big.activations)} of "
-              f"activations); a larger budget: --max-memory {need_gib}G (max_memory= in Python)")
-    raise SpecError([diag(big.layer.span, "memory", detail=detail)], sources or {})
+    error = diag(big.layer.span, MEMORY, task=task, model=model.name, total=show_size(weights + activations),
+                 parts=parts, budget=show_size(budget), layer=big.layer.name, type=big.layer.type,
+                 weights=show_size(big.weights), activations=show_size(big.activations), need=f"{need_gib}G")
+    raise SpecError([error], sources or {})
 
 
 def longest_unknown(model: ir.Model, arrays: dict) -> int:

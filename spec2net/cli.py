@@ -47,6 +47,22 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def at_least(low: int):
+    """An argparse type: an integer >= ``low`` (``type=at_least(1)``), else a usage error (exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"  # argparse names the type in its own messages
+    return parse
+
+
 def spec_size_of(args) -> int:
     """The --max-spec-size limit in bytes (0: none)."""
     from .fileio import MAX_SPEC_SIZE

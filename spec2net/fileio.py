@@ -89,9 +89,9 @@ def check_output_paths(outputs: dict, inputs: dict | None = None) -> None:
         seen.append((flag, path, st))
         folder = os.path.dirname(os.path.realpath(path))
         if not os.path.isdir(folder):
-            raise PathError(f"{shown(path)}: cannot write: no such folder {shown(os.path.dirname(path))!r}")
+            raise PathError(f"{shown(path)}: cannot write: no such folder '{shown(os.path.dirname(path))}'")
         if not os.access(folder, os.W_OK | os.X_OK):
-            raise PathError(f"{shown(path)}: cannot write: the folder {shown(folder)!r} is not writable")
+            raise PathError(f"{shown(path)}: cannot write: the folder '{shown(folder)}' is not writable")
 
 
 def read_limited(path, limit: int = MAX_SPEC_SIZE, what: str = "a spec", flag: str = "--max-spec-size") -> bytes:

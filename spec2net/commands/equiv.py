@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..cli import UsageError, add_memory_option, add_spec_options, load_net
+from ..cli import UsageError, add_memory_option, add_spec_options, at_least, load_net
 
 HELP = "run random weights and inputs through every backend and compare (exit 0 agree, 1 not, 2 missing)"
 
@@ -10,10 +10,10 @@ HELP = "run random weights and inputs through every backend and compare (exit 0 
 def add_arguments(p):
     p.add_argument("file", metavar="FILE")
     p.add_argument("--backends", default="numpy,keras,torch", help="comma-separated (default: all three)")
-    p.add_argument("--train", type=int, default=0, metavar="STEPS",
+    p.add_argument("--train", type=at_least(0), default=0, metavar="STEPS",
                    help="also compare after STEPS full-batch training steps (dropout rates set to 0)")
-    p.add_argument("--seed", type=int, default=0, help="seeds the weights, inputs and targets")
-    p.add_argument("--batch", type=int, default=4, help="samples in the random batch (default 4)")
+    p.add_argument("--seed", type=at_least(0), default=0, help="seeds the weights, inputs and targets")
+    p.add_argument("--batch", type=at_least(1), default=4, help="samples in the random batch (default 4)")
     add_memory_option(p)
     add_spec_options(p)
 
@@ -77,8 +77,9 @@ def _compare(net, names, weights, inputs, tol, prefix, per_backend=None) -> bool
                 print(f"{prefix}{a} vs {b}: output {out}: max abs {abs_d:.3g}, max rel {rel_d:.3g}  "
                       f"{'ok' if good else 'DIFFERENT'}")
             if not all(diff(results[b][0][o], results[a][0][o])[0] <= tol for o in net.output_names):
-                layer, d = first_divergence(net.ir, results[a][1], results[b][1], tol)
-                if layer is not None:
-                    print(f"{prefix}{a} vs {b}: first diverging layer: '{layer.name}' ({layer.type}) at "
-                          f"{layer.span.file}:{layer.span.line} (max abs {d:.3g})")
+                node, d = first_divergence(net.ir, results[a][1], results[b][1], tol)
+                if node is not None:  # the call's own line: a shared layer's second call is not its first
+                    calls = f", call {node.call_index + 1} of {len(node.layer.nodes)}" if len(node.layer.nodes) > 1 else ""
+                    print(f"{prefix}{a} vs {b}: first diverging layer: '{node.layer.name}' ({node.layer.type}"
+                          f"{calls}) at {node.span.file}:{node.span.line} (max abs {d:.3g})")
     return ok
