@@ -16,7 +16,7 @@ from . import sparse
 from .backprop import compiled_loss, loss_and_grads
 from .initializers import derive_seed
 from .interpreter import forward
-from .metrics import Mean, resolve
+from .metrics import METRICS, Mean
 from .optimizers import Optimizer
 
 
@@ -69,12 +69,14 @@ class _Epoch:
         self.loss.update(loss, weight=batch)
         multi = len(self.model.outputs) > 1
         for name, value in per_output.items():
-            self.parts[name].update(value, weight=batch)
+            # Keras weights each output's loss tracker by ``y_pred.shape[0]``, which is None in its traced
+            # step: every batch counts once, a partial last batch as much as a full one (Keras 3.15).
+            self.parts[name].update(value)
         for out in self.model.outputs:
             for ref in self.model.compile.metrics:
                 key = f"{out.name}_{ref.name}" if multi else ref.name
-                fn = resolve(ref.name, targets[out.name], preds[out.name])
-                self.metrics.setdefault(key, Mean()).update(fn(targets[out.name], preds[out.name]))
+                values = METRICS[ref.name](targets[out.name], preds[out.name])
+                self.metrics.setdefault(key, Mean()).update(values)
 
     def logs(self, prefix="") -> dict:
         out = {prefix + "loss": self.loss.result()}
