@@ -4,10 +4,14 @@ aliases, defaults, type and range checks, and function references."""
 from __future__ import annotations
 
 from . import ir
+from . import messages as M
 from .diagnostics import diag, suggest
 from .registry import REGISTRIES
 from .registry.types import REQUIRED, ArgError, FCall, Sym
 from .values import ERR, show
+
+# An ArgError's code (the registry's types raise them) -> the message that reports it.
+ARG_ERRORS = {"arg-type": M.ARG_TYPE, "arg-range": M.ARG_RANGE}
 
 
 class Reported(Exception):
@@ -31,7 +35,7 @@ class Binder:
         alias = {al: a.name for a in spec_args for al in a.aliases}
         raw, spans, ok = {}, {}, True
         if len(pos) > len(spec_args):
-            self.diags.append(diag(pos[len(spec_args)][1], "too-many-args", owner=owner, n=len(spec_args),
+            self.diags.append(diag(pos[len(spec_args)][1], M.TOO_MANY_ARGS, owner=owner, n=len(spec_args),
                                    got=len(pos)))
             ok = False
         for a, (v, s) in zip(spec_args, pos):
@@ -40,11 +44,11 @@ class Binder:
             key = alias.get(name, name)
             if key not in by_name and name not in extra:
                 hint = suggest(name, [*by_name, *alias, *extra])
-                self.diags.append(diag(nspan, "unknown-arg", owner=owner, name=name, hint=hint))
+                self.diags.append(diag(nspan, M.UNKNOWN_ARG, owner=owner, name=name, hint=hint))
                 ok = False
                 continue
             if key in raw:
-                self.diags.append(diag(nspan, "duplicate-arg", owner=owner, name=key))
+                self.diags.append(diag(nspan, M.DUPLICATE_ARG, owner=owner, name=key))
                 ok = False
                 continue
             raw[key], spans[key] = v, s
@@ -52,7 +56,7 @@ class Binder:
         for a in spec_args:
             if a.name not in raw:
                 if a.default is REQUIRED:
-                    self.diags.append(diag(span, "missing-arg", owner=owner, name=a.name))
+                    self.diags.append(diag(span, M.MISSING_ARG, owner=owner, name=a.name))
                     ok = False
                 else:
                     out[a.name] = a.default
@@ -70,16 +74,16 @@ class Binder:
             return ERR
         if isinstance(v, Sym) and not _takes_symbols(typ):
             if any(v.name in table for table in REGISTRIES.values()):  # relu where a number belongs
-                self.diags.append(diag(v.span or span, "arg-type", owner=owner, expected=typ.expected, name=name,
+                self.diags.append(diag(v.span or span, M.ARG_TYPE, owner=owner, expected=typ.expected, name=name,
                                        value=v.name))
             else:
-                self.diags.append(diag(v.span or span, "name-defined", name=v.name,
+                self.diags.append(diag(v.span or span, M.NAME_DEFINED, name=v.name,
                                        hint=suggest(v.name, self.scope())))
             return ERR
         try:
             return typ.coerce(v, lambda kind, x: self.resolve(kind, x, span))
         except ArgError as e:
-            self.diags.append(diag(span, e.code, owner=owner, expected=e.expected, name=name, value=show(v)))
+            self.diags.append(diag(span, ARG_ERRORS[e.code], owner=owner, expected=e.expected, name=name, value=show(v)))
             return ERR
         except Reported:
             return ERR
@@ -95,7 +99,7 @@ class Binder:
         table = REGISTRIES[kind]
         entry = table.get(v.name)
         if entry is None:
-            self.diags.append(diag(v.span or span, "unknown-value", kind=kind, name=v.name,
+            self.diags.append(diag(v.span or span, M.UNKNOWN_VALUE, kind=kind, name=v.name,
                                    hint=suggest(v.name, table)))
             raise Reported
         pos = list(v.args) if isinstance(v, FCall) else []

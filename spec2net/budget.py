@@ -1,12 +1,12 @@
 """The memory budget: `init`, `run` and `train` refuse, before allocating anything, a model
 whose weights and activations would not fit.
 
-The estimate is deliberately simple and errs high (docs/numpy.md, "Memory budget"): weights
-count once to draw or run, four times to train (values, gradients, two optimizer slots);
-activations are every layer output at the batch size, three times when training (the forward
-values, the caches backprop keeps, their gradients), and when training also what a layer keeps
-per time step (``LayerDef.step_elements``: a recurrent layer's gates and states). A `?` dimension counts as the longest
-such dimension of the given inputs (1 when there are none, as for `init`).
+The estimate is simple and errs high, by a margin measured with tracemalloc on the NumPy
+backend (docs/numpy.md, "Memory budget"; tests/test_limits.py holds it to that): each task
+holds so many copies of every weight, layer output and input (the tables below), plus the
+scratch of drawing the largest weight, plus what a layer computes per time step
+(``LayerDef.step_elements``: a recurrent layer's gates and states). A `?` dimension counts as
+the longest such dimension of the given inputs (1 when there are none, as for `init`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,18 @@ from .registry import LAYERS
 
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 FALLBACK = 8 << 30  # where the machine's memory cannot be read
-WEIGHT_COPIES = {"init": 1, "run": 1, "train": 4}
-ACTIVATION_COPIES = {"init": 0, "run": 1, "train": 3}
+# Copies of every weight, layer output and input array each task holds at its peak, measured with
+# tracemalloc (docs/numpy.md, "Memory budget"): training holds values, gradients, the optimizer's
+# slots and the next step's values (6 for sgd to 11 for adamw with amsgrad); a run holds each
+# output and the temporary that computes it (layer normalization: 1.7); training's backward pass
+# adds caches and gradients (4 at most), and slices a batch of inputs and targets.
+WEIGHT_COPIES = {"init": 1, "run": 1, "train": 12}
+ACTIVATION_COPIES = {"init": 0, "run": 2, "train": 5}
+INPUT_COPIES = {"init": 0, "run": 1, "train": 2}
+# Bytes per element of the float64 scratch that drawing one weight takes beside its float32
+# result (a uniform or normal draw: 8; truncated normal: 14; orthogonal's QR: up to 29).
+DRAW_SCRATCH = {"orthogonal": 32}
+DEFAULT_DRAW_SCRATCH = 16
 
 
 def parse_size(text: str) -> int:
@@ -68,6 +78,7 @@ class LayerCost:
     layer: ir.Layer
     weights: int  # bytes
     activations: int  # bytes
+    scratch: int = 0  # bytes, while its largest weight is drawn (one layer at a time)
 
     @property
     def total(self) -> int:
@@ -79,13 +90,22 @@ def costs(model: ir.Model, task: str, batch: int, fill: int, itemsize: int = 4) 
     out = []
     for layer in model.layers:
         weights = sum(p.size for p in layer.params) * itemsize * WEIGHT_COPIES[task]
+        scratch = max((p.size * DRAW_SCRATCH.get(p.initializer.name, DEFAULT_DRAW_SCRATCH) for p in layer.params),
+                      default=0)
         elements = sum(_elements(t.type.shape, fill) for node in layer.nodes for t in node.outputs)
-        if task == "train":
-            defn = LAYERS[layer.type]
-            elements += sum(defn.step_elements(layer.args, [t.type for t in node.inputs])
-                            * _elements(node.inputs[0].type.shape[:1], fill) for node in layer.nodes)
-        out.append(LayerCost(layer, weights, elements * batch * itemsize * ACTIVATION_COPIES[task]))
+        # A recurrent layer's per-step gates and states: kept for backprop when training, and
+        # computed for every step at once (one GEMM) when running.
+        defn = LAYERS[layer.type]
+        elements += sum(defn.step_elements(layer.args, [t.type for t in node.inputs])
+                        * _elements(node.inputs[0].type.shape[:1], fill) for node in layer.nodes)
+        out.append(LayerCost(layer, weights, elements * batch * itemsize * ACTIVATION_COPIES[task], scratch))
     return out
+
+
+def input_bytes(model: ir.Model, task: str, batch: int, fill: int, itemsize: int = 4) -> int:
+    """The input arrays (and, when training, the targets) that ``task`` copies or slices."""
+    tensors = [*model.inputs, *(o.tensor for o in model.outputs)] if task == "train" else model.inputs
+    return sum(_elements(t.type.shape, fill) for t in tensors) * batch * max(itemsize, 4) * INPUT_COPIES[task]
 
 
 def _elements(shape, fill: int) -> int:
@@ -103,8 +123,9 @@ def check(model: ir.Model, task: str, batch: int = 1, fill: int = 1, itemsize: i
     if budget <= 0 or not model.layers:
         return
     per_layer = costs(model, task, batch, fill, itemsize)
-    weights = sum(c.weights for c in per_layer)
-    activations = sum(c.activations for c in per_layer)
+    # Every task may draw the weights first (run and train without given weights).
+    weights = sum(c.weights for c in per_layer) + max(c.scratch for c in per_layer)
+    activations = sum(c.activations for c in per_layer) + input_bytes(model, task, batch, fill, itemsize)
     if weights + activations <= budget:
         return
     big = max(per_layer, key=lambda c: c.total)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 
 from . import ir
+from . import messages as M
 from . import syntax as S
 from .args import Binder
-from .diagnostics import diag, suggest
+from .diagnostics import diag, from_problem, suggest
 from .registry import LAYERS, REGISTRIES, ShapeError
 from .registry.types import INT_MAX, Bool, FCall, Int, Shape, Str, Sym
 from .values import ERR, QMARK, DefValue, DictVal, LayerClass, LayerValue, show
@@ -58,8 +59,8 @@ class ModelBuilder:
         if self.steps > MAX_EXPANSION:
             raise Runaway(self.call_spans[0] if self.call_spans else span, " -> ".join(self.stack) or "the model")
 
-    def err(self, span, code, **fields):
-        self.diags.append(diag(span, code, **fields))
+    def err(self, span, message, **fields):
+        self.diags.append(diag(span, message, **fields))
         return ERR
 
     # -- expressions ------------------------------------------------------------
@@ -133,13 +134,13 @@ class ModelBuilder:
             return self.call_def(fn.node, pos, kw, span)
         if isinstance(fn, Sym):
             if chained:
-                return self.err(span, "unknown-layer", name=fn.name, hint=self.hint(fn.name, callables=True))
+                return self.err(span, M.UNKNOWN_LAYER, name=fn.name, hint=self.hint(fn.name, callables=True))
             return FCall(fn.name, tuple(pos), tuple(kw), span)
         if isinstance(fn, FCall):  # Dens(8)(x): the name is no layer, so it was read as a function call
             self.fail_inputs(pos)
-            return self.err(fn.span or span, "unknown-layer", name=fn.name, hint=self.hint(fn.name, callables=True))
+            return self.err(fn.span or span, M.UNKNOWN_LAYER, name=fn.name, hint=self.hint(fn.name, callables=True))
         what = "a tensor" if isinstance(fn, ir.Tensor) else show(fn)
-        return self.err(span, "not-callable", detail=f"{what} cannot be called; only layers and def blocks can")
+        return self.err(span, M.NOT_CALLABLE, what=what)
 
     def hint(self, name, env=None, callables=False):
         pool = list(env or ())
@@ -162,9 +163,8 @@ class ModelBuilder:
             # As in Keras, a layer named by hand does not advance the automatic counter.
             name = self.binder.value(defn.name, "name", Str(), *extra["name"])
             if name is not ERR and not LAYER_NAME.fullmatch(name):
-                return self.err(extra["name"][1], "arg-range", owner=defn.name, name="name", value=show(name),
-                                expected="a name of letters, digits, '_', '.' and '-' that does not start "
-                                         "with '_' or '-'")
+                return self.err(extra["name"][1], M.ARG_RANGE, owner=defn.name, name="name", value=show(name),
+                                expected=M.LAYER_NAME_RULE)
         if "trainable" in extra:
             trainable = self.binder.value(defn.name, "trainable", Bool(), *extra["trainable"])
         structural = {}
@@ -185,7 +185,7 @@ class ModelBuilder:
 
     def merge_call(self, fn, pos, kw, span):
         if not pos:
-            return self.err(span, "missing-arg", owner=fn.defn.auto_name, name="inputs")
+            return self.err(span, M.MISSING_ARG, owner=fn.defn.auto_name, name="inputs")
         lv = self.construct(fn.defn, pos[1:], kw, span)
         return self.apply(lv, pos[:1], [], span)
 
@@ -195,8 +195,7 @@ class ModelBuilder:
         defn, layer = lv.defn, lv.layer
         self.attempted.add(id(layer))
         if kw or len(pos) != 1:
-            return self.err(span, "not-tensor", detail=f"a layer is applied to exactly one tensor (or a list "
-                                                       f"for a merge), got {len(pos) + len(kw)} arguments")
+            return self.err(span, M.APPLIED_TO_ONE, n=len(pos) + len(kw))
         value, vspan = pos[0]
         items = value if isinstance(value, (list, tuple)) and defn.merge else [value]
         if isinstance(value, (list, tuple)) and not defn.merge:
@@ -205,32 +204,29 @@ class ModelBuilder:
             hint = ""
             if isinstance(first, ir.Tensor) and first.producer and first.producer.layer.args.get("return_state"):
                 hint = f"; unpack it first: {', '.join('abcdef'[:len(value)])} = ... (the output, then the states)"
-            return self.err(vspan, "not-tensor", detail=f"{defn.name} takes one tensor, got {what}{hint}")
+            return self.err(vspan, M.TAKES_ONE_TENSOR, layer=defn.name, what=what, hint=hint)
         if not isinstance(value, (list, tuple)) and defn.merge:
-            return self.err(vspan, "not-tensor", detail=f"{defn.auto_name} takes a list of tensors, "
-                                                        f"like {defn.auto_name}([a, b])")
+            return self.err(vspan, M.TAKES_A_LIST, layer=defn.auto_name)
         tensors = [self.need_tensor(v, vspan) for v in items]
         if ERR in tensors:
             return ERR
         types = [t.type for t in tensors]
         if not defn.int_inputs and any(not t.is_float for t in types):
             bad = next(t for t in types if not t.is_float)
-            return self.err(vspan, "dtype", detail=f"{defn.name} needs a float input, got {bad.dtype} "
-                                                   f"(only Embedding, Flatten and Reshape take integers)")
+            return self.err(vspan, M.NEEDS_FLOAT, layer=defn.name, dtype=bad.dtype)
         try:
             outs = defn.infer(layer.args, types)
             params = defn.params(layer.args, types)
         except ShapeError as e:
-            return self.err(vspan if len(items) == 1 else span, e.code, detail=str(e))
+            self.diags.append(from_problem(vspan if len(items) == 1 else span, e))
+            return ERR
         huge = _too_big(outs, params)
         if huge:
-            return self.err(span, "shape", detail=f"{defn.name} would give {huge}; no backend can index more "
-                                                  "than 2**63 - 1 values")
+            return self.err(span, M.TOO_MANY_VALUES, layer=defn.name, what=huge)
         if not layer.nodes:
             layer.params = params
         elif [p.shape for p in params] != [p.shape for p in layer.params]:
-            return self.err(vspan, "shape", detail=f"layer '{layer.name}' is shared, but input {types[0]} "
-                                                   f"does not fit the weights it built for its first input")
+            return self.err(vspan, M.SHARED_MISFIT, name=layer.name, type=types[0])
         node = ir.Node(layer, tensors, [], span, len(layer.nodes))
         masks = defn.out_masked(layer.args, [t.masked for t in tensors])
         node.outputs = [ir.Tensor(t, node, i, masked=m) for i, (t, m) in enumerate(zip(outs, masks))]
@@ -243,14 +239,13 @@ class ModelBuilder:
             return v
         if isinstance(v, Sym):
             names = [k for k, x in self.cur_env.items() if isinstance(x, ir.Tensor)]
-            return self.err(v.span or span, "name-defined", name=v.name, hint=self.hint(v.name, names))
+            return self.err(v.span or span, M.NAME_DEFINED, name=v.name, hint=self.hint(v.name, names))
         if isinstance(v, tuple) and v and all(isinstance(x, ir.Tensor) for x in v):
-            return self.err(span, "unpack", detail=f"this layer gives {len(v)} tensors; unpack them first: "
-                                                   f"{', '.join(['a', 'b', 'c'][:len(v)])} = ...")
+            return self.err(span, M.UNPACK_FIRST, n=len(v), names=", ".join(["a", "b", "c"][:len(v)]))
         hint = ""
         if isinstance(v, FCall) and v.name in REGISTRIES["activation"]:
             hint = f"; an activation is applied by a layer: Activation({v.name})(x), or activation={v.name}"
-        return self.err(span, "not-tensor", detail=f"expected a tensor, got {show(v)}{hint}")
+        return self.err(span, M.NOT_A_TENSOR, value=show(v), hint=hint)
 
     # -- def blocks -------------------------------------------------------------------
     def call_def(self, d, pos, kw, span):
@@ -260,24 +255,24 @@ class ModelBuilder:
         names = [p for p, _ in params]
         bound, ok = {}, True
         if len(pos) > len(params):
-            return self.err(pos[len(params)][1], "too-many-args", owner=f"def '{d.name}'", n=len(params),
+            return self.err(pos[len(params)][1], M.TOO_MANY_ARGS, owner=f"def '{d.name}'", n=len(params),
                             got=len(pos))
         for (p, _), (v, _s) in zip(params, pos):
             bound[p] = v
         for n, ns, v, _s in kw:
             if n not in names:
                 ok = False
-                self.err(ns, "unknown-arg", owner=f"def '{d.name}'", name=n, hint=suggest(n, names))
+                self.err(ns, M.UNKNOWN_ARG, owner=f"def '{d.name}'", name=n, hint=suggest(n, names))
             elif n in bound:
                 ok = False
-                self.err(ns, "duplicate-arg", owner=f"def '{d.name}'", name=n)
+                self.err(ns, M.DUPLICATE_ARG, owner=f"def '{d.name}'", name=n)
             else:
                 bound[n] = v
         for p, default in params:
             if p not in bound:
                 if default is None:
                     ok = False
-                    self.err(span, "missing-arg", owner=f"def '{d.name}'", name=p)
+                    self.err(span, M.MISSING_ARG, owner=f"def '{d.name}'", name=p)
                 else:
                     bound[p] = self.eval(default, dict(self.globals))
         if not ok:
@@ -305,13 +300,11 @@ class ModelBuilder:
             self.bind_targets(stmt, value, env)
         elif in_def is not None:
             what = type(stmt).__name__.lower()
-            self.err(stmt.span, "statement", detail=f"`{what}` cannot appear inside def '{in_def}'; "
-                                                     f"a def holds assignments and one `return`")
+            self.err(stmt.span, M.NOT_IN_DEF, what=what, name=in_def)
         elif isinstance(stmt, S.Return):
-            self.err(stmt.span, "statement", detail="`return` only ends a def block")
+            self.err(stmt.span, M.RETURN_OUTSIDE_DEF)
         elif isinstance(stmt, S.ExprStmt):
-            self.err(stmt.span, "statement", detail="this result is never used; bind it (x = ...) or "
-                                                    "declare it as an output")
+            self.err(stmt.span, M.RESULT_UNUSED)
 
     def bind_targets(self, stmt, value, env):
         targets = stmt.targets
@@ -324,8 +317,7 @@ class ModelBuilder:
             return
         n = len(value) if isinstance(value, tuple) else 1
         if n != len(targets):
-            self.err(targets[0][1], "unpack", detail=f"{len(targets)} names but the value gives {n} "
-                                                      f"tensor(s){_state_hint(value)}")
+            self.err(targets[0][1], M.UNPACK_COUNT, n=len(targets), got=n, hint=_state_hint(value))
             for name, _ in targets:
                 env[name] = ERR
             return
@@ -335,7 +327,7 @@ class ModelBuilder:
     def make_input(self, stmt, name, env):
         dtype = stmt.dtype or "float32"
         if dtype not in DTYPES:
-            self.err(stmt.dtype_span, "dtype", detail=f"unknown dtype '{dtype}'{suggest(dtype, DTYPES)}")
+            self.err(stmt.dtype_span, M.UNKNOWN_DTYPE, name=dtype, hint=suggest(dtype, DTYPES))
             dtype = "float32"
         dims = []
         for d in stmt.dims:
@@ -343,11 +335,11 @@ class ModelBuilder:
             if v is QMARK:
                 dims.append(None)
             elif isinstance(v, Sym):
-                self.err(d.span, "name-defined", name=v.name, hint=suggest(v.name, self.globals))
+                self.err(d.span, M.NAME_DEFINED, name=v.name, hint=suggest(v.name, self.globals))
                 dims.append(None)
             elif isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= INT_MAX:
                 if v is not ERR:
-                    self.err(d.span, "shape", detail=f"a dimension is a positive integer or ?, got {show(v)}")
+                    self.err(d.span, M.BAD_DIMENSION, value=show(v))
                 dims.append(None)
             else:
                 dims.append(v)

@@ -6,6 +6,7 @@ import math
 
 from . import builder as B
 from . import ir
+from . import messages as M
 from . import syntax as S
 from .builder import ModelBuilder
 from .compile_check import FIT_ARGS, check_compile, check_fit
@@ -24,27 +25,29 @@ def check_file(tree: S.File, file: str, defines: dict, diags: list) -> dict[str,
     for item in tree.items:
         if isinstance(item, S.Def):
             if item.name in defs:
-                diags.append(diag(item.span, "duplicate-def", name=item.name, other=defs[item.name].span))
+                diags.append(diag(item.span, M.DUPLICATE_DEF, name=item.name, other=defs[item.name].span))
             else:  # the first one counts, as the message says the second is the extra one
                 defs[item.name] = item
         elif isinstance(item, S.Model):
             if item.name in models:
-                diags.append(diag(item.name_span, "duplicate-model", name=item.name,
+                diags.append(diag(item.name_span, M.DUPLICATE_MODEL, name=item.name,
                                   other=models[item.name].name_span))
+            if not B.LAYER_NAME.fullmatch(item.name):  # TensorFlow's root name scope rule, as layer names
+                diags.append(diag(item.name_span, M.MODEL_NAME, name=item.name))
             models[item.name] = item
     globals_ = _lets(lets, defines, defs, file, diags)
     recursive = _recursion(defs, diags)
     for d in defs.values():
         _dead_code(d, diags)
     if not models:
-        diags.append(diag(Span(file, 1, 1), "empty"))
+        diags.append(diag(Span(file, 1, 1), M.EMPTY))
     out = {}
     for name, m in models.items():
         builder = ModelBuilder(file, globals_, defs, recursive, diags)
         try:
             out[name] = build_model(m, builder, diags)
         except B.Runaway as e:
-            diags.append(diag(e.span, "expansion", what=f"model '{name}'", limit=f"{B.MAX_EXPANSION:,}", path=e.path))
+            diags.append(diag(e.span, M.EXPANSION, what=f"model '{name}'", limit=f"{B.MAX_EXPANSION:,}", path=e.path))
     return out
 
 
@@ -52,11 +55,9 @@ def _lets(lets, defines, defs, file, diags) -> dict:
     known = {x.name for x in lets}
     for name, value in defines.items():
         if name not in known:
-            diags.append(diag(Span(file, 0, 0), "define", detail=f"-D {name}: the spec has no `let {name}`"
-                              + suggest(name, known)))
+            diags.append(diag(Span(file, 0, 0), M.NO_SUCH_LET, name=name, hint=suggest(name, known)))
         elif not _representable(value):  # from Python: defines={"n": 10**400} (a -D is read as a literal)
-            diags.append(diag(Span(file, 0, 0), "define", detail=f"-D {name}: {show(value)} is out of range; "
-                              "numbers are 64-bit integers and finite 64-bit floats, as in a spec"))
+            diags.append(diag(Span(file, 0, 0), M.DEFINE_RANGE, name=name, value=show(value)))
             defines = {**defines, name: ERR}
         elif isinstance(value, Sym) and value.name not in known and not any(
                 value.name in table for table in REGISTRIES.values()):
@@ -73,12 +74,11 @@ def _lets(lets, defines, defs, file, diags) -> dict:
         try:
             value = evaluator.eval(let.value, env)
         except B.Runaway as e:
-            diags.append(diag(e.span, "expansion", what=f"`let {let.name}`", limit=f"{B.MAX_EXPANSION:,}",
+            diags.append(diag(e.span, M.EXPANSION, what=f"`let {let.name}`", limit=f"{B.MAX_EXPANSION:,}",
                               path=e.path))
             value = ERR
         if not isinstance(value, CONSTANT) and value is not ERR:
-            diags.append(diag(let.value.span, "statement", detail=f"`let {let.name}` must be a constant (a number, "
-                              "string, list, or a function such as relu or l2(0.01)), not a layer or tensor"))
+            diags.append(diag(let.value.span, M.LET_NOT_CONSTANT, name=let.name))
             value = ERR
         env[let.name] = value
     return env
@@ -108,7 +108,7 @@ def _recursion(defs: dict, diags: list) -> set:
                 path.pop()
             elif nxt == start:
                 chain = " -> ".join([p for p, _ in path] + [start])
-                diags.append(diag(d.span, "recursion", name=start, path=chain))
+                diags.append(diag(d.span, M.RECURSION, name=start, path=chain))
                 bad.add(start)
                 break
             elif nxt not in seen:
@@ -121,13 +121,11 @@ def _dead_code(d: S.Def, diags: list) -> None:
     """A def ends at its `return`; statements after it would silently never run, and a def
     without one would give nothing to its callers (reported once, called or not)."""
     if not any(isinstance(stmt, S.Return) for stmt in d.body):
-        diags.append(diag(d.span, "statement", detail=f"def '{d.name}' has no `return`; a def ends with "
-                          "`return VALUE`"))
+        diags.append(diag(d.span, M.DEF_WITHOUT_RETURN, name=d.name))
         return
     for i, stmt in enumerate(d.body[:-1]):
         if isinstance(stmt, S.Return):
-            diags.append(diag(d.body[i + 1].span, "statement", detail=f"this statement follows the `return` of "
-                              f"def '{d.name}' and would never run"))
+            diags.append(diag(d.body[i + 1].span, M.AFTER_RETURN, name=d.name))
             return
 
 
@@ -157,19 +155,18 @@ def build_model(m: S.Model, b: ModelBuilder, diags: list) -> ir.Model:
             _output(stmt, b, env, outputs)
         elif isinstance(stmt, S.Section):
             if stmt.kind in sections:
-                b.err(stmt.span, "statement", detail=f"a second `{stmt.kind}` block; a model has at most one")
+                b.err(stmt.span, M.SECOND_SECTION, kind=stmt.kind)
             sections[stmt.kind] = stmt
         elif m.kind == "sequential" and isinstance(stmt, S.ExprStmt):
             seq_layers.append((b.eval(stmt.value, env), stmt.span))
         elif m.kind == "sequential":
-            b.err(stmt.span, "statement", detail="a sequential body holds `input`, layers, `compile` and `fit`; "
-                                                 "use `model` for named tensors")
+            b.err(stmt.span, M.SEQUENTIAL_STATEMENT)
         else:
             b.statement(stmt, env)
     if m.kind == "sequential":
         _sequential(m, b, seq_layers, outputs)
     elif not any(isinstance(s, S.Output) for s in m.body):
-        b.err(m.name_span, "no-output", name=m.name)
+        b.err(m.name_span, M.NO_OUTPUT, name=m.name)
     complete = len(outputs) == sum(isinstance(s, S.Output) for s in m.body) or m.kind == "sequential"
     # Only when every output was built: what feeds a failed output only would look unused.
     model = _finish(m, b, outputs, diags, warn_unused=complete)
@@ -183,31 +180,30 @@ def build_model(m: S.Model, b: ModelBuilder, diags: list) -> ir.Model:
 def _input(m, stmt, b, env):
     if stmt.name is None and m.kind == "model":
         if stmt.dtype and stmt.dtype not in B.DTYPES:  # `input x [4]`: the name was read as a dtype
-            b.err(stmt.dtype_span, "statement", detail=f"expected ':' after the input's name: "
-                                                       f"input {stmt.dtype}: [...]")
+            b.err(stmt.dtype_span, M.INPUT_COLON, name=stmt.dtype)
             env[stmt.dtype] = ERR  # uses of the name would only repeat this error
         else:
-            b.err(stmt.span, "statement", detail="an input of a model needs a name: input NAME: float32[...]")
+            b.err(stmt.span, M.INPUT_NAME)
         return
     name = stmt.name or "input"
     if m.kind == "sequential" and b.inputs:
-        b.err(stmt.span, "statement", detail="a sequential has one input")
+        b.err(stmt.span, M.SEQUENTIAL_INPUTS)
         return
     if name in b.input_spans:
-        b.err(stmt.span, "duplicate-input", name=name, other=b.input_spans[name])
+        b.err(stmt.span, M.DUPLICATE_INPUT, name=name, other=b.input_spans[name])
         return
     env[name] = b.make_input(stmt, name, env)
 
 
 def _output(stmt, b, env, outputs):
     if any(o.name == stmt.name for o in outputs):
-        b.err(stmt.span, "duplicate-output", name=stmt.name)
+        b.err(stmt.span, M.DUPLICATE_OUTPUT, name=stmt.name)
         return
     if stmt.value is None:
         value = env.get(stmt.name)
         if value is None:
             names = [k for k, v in env.items() if isinstance(v, ir.Tensor)]
-            b.err(stmt.span, "name-defined", name=stmt.name, hint=suggest(stmt.name, names))
+            b.err(stmt.span, M.NAME_DEFINED, name=stmt.name, hint=suggest(stmt.name, names))
             return
     else:
         value = b.eval(stmt.value, env)
@@ -223,15 +219,14 @@ def _sequential(m, b, seq_layers, outputs):
         if isinstance(v, LayerClass) and not v.as_function:
             v = b.construct(v.defn, [], [], span)
         if v is not ERR and not isinstance(v, LayerValue):
-            b.err(span, "statement", detail="each line of a sequential is a layer, like Dense(8)")
+            b.err(span, M.SEQUENTIAL_LINE)
             v = ERR
         values.append((v, span))
     if not b.inputs:
         first = values[0][0] if values else None
         if not isinstance(first, LayerValue):
             if first is not ERR:
-                b.err(m.name_span, "no-input", detail=f"sequential '{m.name}' needs `input float32[...]` or "
-                                                      "input_shape=/input_dim= on its first layer")
+                b.err(m.name_span, M.NO_INPUT, name=m.name)
             return
         s = first.structural
         dtype = first.defn.first_input_dtype
@@ -242,8 +237,7 @@ def _sequential(m, b, seq_layers, outputs):
         elif "input_length" in s:
             shape = (s["input_length"][0],)
         else:
-            b.err(values[0][1], "no-input", detail=f"sequential '{m.name}' needs `input float32[...]` or "
-                                                   "input_shape=/input_dim= on its first layer")
+            b.err(values[0][1], M.NO_INPUT, name=m.name)
             return
         b.inputs.append(ir.Tensor(ir.TensorType(dtype, tuple(shape)), input_name="input"))
         b.input_spans["input"] = values[0][1]
@@ -252,8 +246,7 @@ def _sequential(m, b, seq_layers, outputs):
     for v, span in values:
         if isinstance(v, LayerValue) and v.structural:
             key = next(iter(v.structural))
-            b.err(v.structural[key][1], "statement", detail=f"{key} only sets the input of a sequential's "
-                                                             "first layer, when it has no `input` line")
+            b.err(v.structural[key][1], M.STRUCTURAL_LATER, key=key)
         current = b.apply(v, [(current, span)], [], span) if current is not ERR else ERR
         if isinstance(current, tuple):
             current = current[0]
@@ -273,21 +266,21 @@ def _finish(m, b, outputs, diags, warn_unused=True) -> ir.Model:
             todo.extend(t.producer.inputs)
     for t in b.inputs:
         if id(t) not in used_inputs and outputs and warn_unused:
-            diags.append(diag(b.input_spans[t.input_name], "unused-input", "warning", name=t.input_name))
+            diags.append(diag(b.input_spans[t.input_name], M.UNUSED_INPUT, name=t.input_name))
     nodes = [n for n in b.nodes if id(n) in used_nodes]
     layers = [layer for layer in b.layers if any(id(n) in used_nodes for n in layer.nodes)]
     kept = {id(layer) for layer in layers}  # a set: `layer in layers` made long models quadratic
     for layer in b.layers:
         # applied off the outputs' path, or declared and never applied (a failed call is already an error)
         if id(layer) not in kept and outputs and warn_unused and (layer.nodes or id(layer) not in b.attempted):
-            diags.append(diag(layer.span, "unused-layer", "warning", name=layer.name))
+            diags.append(diag(layer.span, M.UNUSED_LAYER, name=layer.name))
     for layer in layers:
         layer.nodes = [n for n in layer.nodes if id(n) in used_nodes]
     seen = {name: span for name, span in b.input_spans.items()}
     for layer in layers:
         if layer.name in seen:
             what = "an input and a layer are" if layer.name in b.input_spans else "two layers are"
-            diags.append(diag(layer.span, "duplicate-name", what=what, name=layer.name, model=m.name,
+            diags.append(diag(layer.span, M.DUPLICATE_NAME, what=what, name=layer.name, model=m.name,
                               other=seen[layer.name]))
         seen.setdefault(layer.name, layer.span)
     return ir.Model(m.name, m.kind, b.file, list(b.inputs), outputs, layers, nodes, span=m.name_span)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 
 from . import ir
+from . import messages as M
 from .args import Reported
 from .diagnostics import diag, suggest
-from .registry.types import Arg, ArgError, Bool, Float, Int
+from .registry.types import Arg, ArgError, Bool, FCall, Float, Int
 from .values import ERR, DictVal
 
 COMPILE_KEYS = ("optimizer", "loss", "loss_weights", "metrics")
@@ -17,16 +18,18 @@ FIT_ARGS = (Arg("epochs", Int(1), 1), Arg("batch_size", Int(1), 32),
             Arg("shuffle", Bool(), True))
 # Losses that read a class axis: they cannot fit an output whose last dim is 1.
 CLASS_LOSSES = ("categorical_crossentropy", "sparse_categorical_crossentropy")
+# Keras 3's optimizers take at most one of these (BaseOptimizer.__init__ raises a ValueError).
+CLIPS = ("clipnorm", "clipvalue", "global_clipnorm")
 
 
 def _entries(section, b, env, keys):
     out = {}
     for key, kspan, expr in section.entries:
         if key not in keys:
-            b.err(kspan, "unknown-arg", owner=f"`{section.kind}`", name=key, hint=suggest(key, keys))
+            b.err(kspan, M.UNKNOWN_ARG, owner=f"`{section.kind}`", name=key, hint=suggest(key, keys))
             continue
         if key in out:
-            b.err(kspan, "duplicate-arg", owner=f"`{section.kind}`", name=key)
+            b.err(kspan, M.DUPLICATE_ARG, owner=f"`{section.kind}`", name=key)
             continue
         out[key] = (b.eval(expr, env), expr.span, kspan)
     return out
@@ -40,7 +43,7 @@ def _ref(b, kind, value, span):
     except Reported:
         return ERR
     except ArgError as e:  # not a name or call
-        return b.err(span, "compile", detail=f"{kind}: expected {getattr(e, 'expected', kind)}")
+        return b.err(span, M.COMPILE_REFERENCE, kind=kind, expected=getattr(e, "expected", kind))
 
 
 def check_compile(section, model: ir.Model, b, env) -> ir.Compile | None:
@@ -49,12 +52,11 @@ def check_compile(section, model: ir.Model, b, env) -> ir.Compile | None:
     ok = True
     if "optimizer" not in e or "loss" not in e:
         missing = "optimizer" if "optimizer" not in e else "loss"
-        b.err(section.span, "compile", detail=f"`compile` needs `{missing} = ...`")
+        b.err(section.span, M.COMPILE_NEEDS, key=missing)
         return None
     opt = _ref(b, "optimizer", *e["optimizer"][:2])
-    if opt is not ERR and opt.kwargs["clipnorm"] is not None and opt.kwargs["global_clipnorm"] is not None:
-        b.err(e["optimizer"][1], "compile", detail="clipnorm and global_clipnorm cannot both be set")
-        ok = False
+    if opt is not ERR:
+        ok &= _one_clip(b, opt, *e["optimizer"][:2])
     losses, resolved = _per_output(b, "loss", e["loss"], outs, required=True)
     weights = {name: 1.0 for name in outs}
     if "loss_weights" in e:
@@ -81,8 +83,7 @@ def _per_output(b, kind, entry, outs, required):
     for key, v in value.items():
         kspan = value.spans[key] if isinstance(value, DictVal) else span
         if key not in outs:
-            b.err(kspan, "compile", detail=f"{kind} key '{key}' names no output{suggest(key, outs)}; "
-                                           f"outputs: {', '.join(outs)}")
+            b.err(kspan, M.KEY_NAMES_NO_OUTPUT, kind=kind, key=key, hint=suggest(key, outs), outputs=", ".join(outs))
             bad = True
             continue
         ref = _ref(b, kind, v, kspan)
@@ -92,7 +93,7 @@ def _per_output(b, kind, entry, outs, required):
             result[key] = ref
     missing = [n for n in outs if n not in value]
     if required and missing:
-        b.err(span, "compile", detail=f"the {kind} dict has no entry for output(s) {', '.join(missing)}")
+        b.err(span, M.DICT_MISSES_OUTPUTS, kind=kind, names=", ".join(missing))
         bad = True
     return (ERR if bad else result), result
 
@@ -101,20 +102,20 @@ def _weights(b, entry, outs):
     value, span, _ = entry
     if isinstance(value, list):
         if len(value) != len(outs):
-            return b.err(span, "compile", detail=f"loss_weights lists {_count(len(value), 'number')} for "
-                                                 f"{_count(len(outs), 'output')}")
+            return b.err(span, M.LOSS_WEIGHTS_COUNT, numbers=_count(len(value), "number"),
+                         outputs=_count(len(outs), "output"))
         value = dict(zip(outs, value))
     if not isinstance(value, dict):
-        return b.err(span, "compile", detail="loss_weights is a dict {output: weight} or a list")
+        return b.err(span, M.LOSS_WEIGHTS_TYPE)
     out = {name: 1.0 for name in outs}
     for key, v in value.items():
         kspan = value.spans.get(key, span) if isinstance(value, DictVal) else span
         if key not in outs:
-            return b.err(kspan, "compile", detail=f"loss_weights key '{key}' names no output{suggest(key, outs)}")
+            return b.err(kspan, M.LOSS_WEIGHTS_KEY, key=key, hint=suggest(key, outs))
         if v is ERR:
             return ERR
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:
-            return b.err(kspan, "compile", detail=f"loss weight of '{key}' must be a finite number >= 0")
+            return b.err(kspan, M.LOSS_WEIGHT_VALUE, key=key)
         out[key] = float(v)
     return out
 
@@ -122,13 +123,25 @@ def _weights(b, entry, outs):
 def _loss_fits(b, loss: ir.Ref, out: ir.Output, span) -> bool:
     t = out.tensor.type
     if loss.name in CLASS_LOSSES and (not t.shape or t.shape[-1] == 1):
-        b.diags.append(diag(span, "compile", detail=f"{loss.name} needs a class axis, but output '{out.name}' "
-                                                    f"has shape {t} (use binary_crossentropy for one unit)"))
+        b.diags.append(diag(span, M.LOSS_NEEDS_CLASSES, loss=loss.name, output=out.name, shape=t))
         return False
     if not t.is_float:
-        b.diags.append(diag(span, "compile", detail=f"output '{out.name}' is {t.dtype}; a loss needs a float output"))
+        b.diags.append(diag(span, M.LOSS_NEEDS_FLOAT, output=out.name, dtype=t.dtype))
         return False
     return True
+
+
+def _one_clip(b, opt: ir.Ref, value, span) -> bool:
+    """At most one of CLIPS set (none counts as unset, as in Keras); else an error at the second one
+    written, or at the optimizer when it came without keywords (a name bound by `let`)."""
+    given = [name for name in CLIPS if opt.kwargs[name] is not None]
+    if len(given) < 2:
+        return True
+    written = {n: ns for n, ns, *_ in value.kwargs} if isinstance(value, FCall) else {}
+    if all(n in written for n in given):
+        given.sort(key=lambda n: (written[n].line, written[n].col))
+    b.err(written.get(given[1], span), M.ONE_CLIP, first=given[0], second=given[1])
+    return False
 
 
 def check_fit(section, b, env) -> dict | None:

@@ -1,7 +1,7 @@
-"""One Diagnostic type, and every message text spec2net prints, with a stable code.
+"""One Diagnostic type: a span, a code and a message from the registry in ``spec2net.messages``.
 
-Messages are format strings keyed by code, so tests and users can rely on
-the code while the wording stays in one place (as mypy's message registry).
+``diag(span, messages.NO_OUTPUT, name="m")`` makes one; ``SpecError`` carries them all and
+prints at most ``MAX_SHOWN`` errors, with long source lines cut around the caret.
 """
 
 from __future__ import annotations
@@ -9,43 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-MESSAGES = {
-    "syntax": "{detail}",
-    "encoding": "file is not valid UTF-8 text ({detail})",
-    "binary": "file looks binary (it contains NUL bytes), not a .net spec",
-    "empty": "file declares no model",
-    "name-defined": "name '{name}' is not defined{hint}",
-    "unknown-layer": "unknown layer or function '{name}'{hint}",
-    "unknown-arg": "{owner} has no argument '{name}'{hint}",
-    "missing-arg": "{owner} needs the argument '{name}'",
-    "duplicate-arg": "{owner} got the argument '{name}' twice",
-    "too-many-args": "{owner} takes at most {n} positional argument(s), got {got}",
-    "arg-type": "{owner}: expected {expected}. Received: {name}={value}",
-    "arg-range": "{owner}: expected {expected}. Received: {name}={value}",
-    "unknown-value": "unknown {kind} '{name}'{hint}",
-    "shape": "{detail}",
-    "dtype": "{detail}",
-    "not-tensor": "{detail}",
-    "not-callable": "{detail}",
-    "unpack": "{detail}",
-    "recursion": "def '{name}' calls itself (through {path}); recursion is not allowed",
-    "expansion": "{what} expands to more than {limit} layers and def calls (through {path}); "
-                 "a def that calls others several times over grows exponentially",
-    "duplicate-name": "{what} named '{name}' in model '{model}' (the other at {other})",
-    "duplicate-def": "def '{name}' is declared twice (the other at {other})",
-    "duplicate-input": "input '{name}' is declared twice (the other at {other})",
-    "duplicate-output": "output '{name}' is declared twice",
-    "duplicate-model": "model '{name}' is declared twice (the other at {other})",
-    "no-output": "model '{name}' declares no output",
-    "no-input": "{detail}",
-    "unused-input": "input '{name}' is not used by any output",
-    "unused-layer": "layer '{name}' is not used by any output",
-    "compile": "{detail}",
-    "model": "{detail}",
-    "statement": "{detail}",
-    "define": "{detail}",
-    "memory": "{detail}",
-}
+from . import messages as M
+from .messages import ErrorMessage, Problem
+
+MAX_SHOWN = 100  # errors printed; the rest are counted on one line (3,000 errors once printed 270 MB)
+MAX_EXCERPT = 120  # characters of a source line shown; a longer one is cut around the caret
 
 
 class Span(NamedTuple):
@@ -80,20 +48,53 @@ class Diagnostic:
             where += f":{self.span.line}:{self.span.col}"
         out = f"{where}: {self.severity}: {self.message} [{self.code}]"
         if self.span and source_lines and 0 < self.span.line <= len(source_lines):
-            # One character per column, so the caret stays under its column: a tab is one blank,
-            # and a control or separator character (U+2028 would break the line) shows as '?'.
-            text = "".join(c if c.isprintable() else " " if c == "\t" else "?"
-                           for c in source_lines[self.span.line - 1].rstrip("\r\n"))
             width = 1
             if self.span.end_line == self.span.line and self.span.end_col > self.span.col:
                 width = self.span.end_col - self.span.col
-            out += f"\n    {text}\n    {' ' * (self.span.col - 1)}{'^' * width}"
+            text, col, width = _cut(source_lines[self.span.line - 1].rstrip("\r\n"), self.span.col, width)
+            # One character per column, so the caret stays under its column: a tab is one blank,
+            # and a control or separator character (U+2028 would break the line) shows as '?'.
+            text = "".join(c if c.isprintable() else " " if c == "\t" else "?" for c in text)
+            out += f"\n    {text}\n    {' ' * (col - 1)}{'^' * width}"
         return out
 
 
-def diag(span: Span | None, code: str, severity: str = "error", **fields) -> Diagnostic:
-    """Build a Diagnostic from the message registry: ``diag(span, "no-output", name="m")``."""
-    return Diagnostic(span, code, one_line(MESSAGES[code].format(**fields)), severity)
+def _cut(text: str, col: int, width: int, limit: int = MAX_EXCERPT) -> tuple[str, int, int]:
+    """``text`` cut to about ``limit`` characters around columns ``col``..``col + width``, with
+    '...' where it was cut, and the caret's new column and width (a minified spec is one line)."""
+    if len(text) <= limit:
+        return text, col, width
+    width = min(width, limit // 2)
+    start = max(0, min(col - 1 - limit // 4, len(text) - limit))  # the caret a quarter of the way in
+    head, tail = ("..." if start > 0 else ""), ("..." if start + limit < len(text) else "")
+    return head + text[start:start + limit] + tail, col - start + len(head), width
+
+
+def diag(span: Span | None, message: ErrorMessage, **fields) -> Diagnostic:
+    """A Diagnostic from the message registry: ``diag(span, messages.NO_OUTPUT, name="m")``."""
+    return Diagnostic(span, message.code, one_line(message.format(**fields)), message.severity)
+
+
+def from_problem(span: Span | None, problem: Problem) -> Diagnostic:
+    """The Diagnostic of a ``messages.Problem`` raised where the span was not known."""
+    return diag(span, problem.message, **problem.fields)
+
+
+def render(diagnostics: list[Diagnostic], sources: dict[str, list[str]]) -> list[str]:
+    """The printed form of ``diagnostics``: the first ``MAX_SHOWN`` errors (and the warnings among
+    them), then one line that counts the rest, so that a broken file cannot flood a terminal."""
+    out, errors = [], 0
+    for i, d in enumerate(diagnostics):
+        errors += d.severity == "error"
+        if errors > MAX_SHOWN:
+            rest = diagnostics[i:]
+            n = sum(x.severity == "error" for x in rest)
+            w = len(rest) - n
+            warnings = f" and {w:,} warning{'s' * (w != 1)}" if w else ""
+            out.append(M.MORE.format(n=f"{n:,}", s="s" * (n != 1), warnings=warnings))
+            break
+        out.append(d.format(sources.get(d.span.file) if d.span else None))
+    return out
 
 
 def one_line(text: str) -> str:
@@ -113,7 +114,7 @@ class SpecError(Exception):
         return "\n".join(self.render())
 
     def render(self) -> list[str]:
-        return [d.format(self.sources.get(d.span.file) if d.span else None) for d in self.diagnostics]
+        return render(self.diagnostics, self.sources)
 
 
 def suggest(name: str, candidates) -> str:

@@ -12,6 +12,8 @@ import math
 import re
 import unicodedata
 
+from . import messages as M
+from .messages import Problem
 from .registry.types import INT_MAX
 
 _SIMPLE = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b",
@@ -20,8 +22,8 @@ _ESCAPE = re.compile(r"\\(?:x(?P<x>[0-9A-Fa-f]{2})|u(?P<u>[0-9A-Fa-f]{4})|U(?P<U
                      r"|N\{(?P<N>[^}\n]*)\}|(?P<o>[0-7]{1,3})|(?P<c>.?))", re.DOTALL)
 
 
-class LiteralError(ValueError):
-    """A literal the lexer accepts but no value fits; ``str(e)`` is the diagnostic's detail."""
+class LiteralError(Problem, ValueError):
+    """A literal the lexer accepts but no value fits; ``str(e)`` is the diagnostic's message."""
 
 
 def number(text: str) -> int | float:
@@ -29,14 +31,12 @@ def number(text: str) -> int | float:
     if any(ch in text for ch in ".eE"):
         value = float(text)
         if not math.isfinite(value):
-            raise LiteralError(f"the number {_short(text)} is too large for a 64-bit float (the largest is "
-                               "about 1.8e308)")
+            raise LiteralError(M.FLOAT_TOO_LARGE, text=_short(text))
         return value
     digits = text.lstrip("-").lstrip("0") or "0"
     # A length check first: int() refuses strings of over 4300 digits with a ValueError of its own.
     if len(digits) > len(str(INT_MAX)) or int(digits) > INT_MAX:
-        raise LiteralError(f"the integer {_short(text)} does not fit in 64 bits (the largest is {INT_MAX}); "
-                           "write it as a float, like 1e20, if a float is meant")
+        raise LiteralError(M.INT_TOO_LARGE, text=_short(text), largest=INT_MAX)
     return -int(digits) if text.startswith("-") else int(digits)
 
 
@@ -49,19 +49,18 @@ def _unescape(m: re.Match) -> str:
     simple, name = m.group("c"), m.group("N")
     if simple is not None:
         if simple and simple in "xuUN":
-            raise LiteralError(f"incomplete escape '\\{simple}' in a string: \\x takes 2 hex digits, \\u 4, "
-                               "\\U 8, \\N a {name}")
+            raise LiteralError(M.INCOMPLETE_ESCAPE, char=simple)
         if simple not in _SIMPLE:
-            raise LiteralError(f"unknown escape '\\{simple}' in a string; write '\\\\' for a backslash")
+            raise LiteralError(M.UNKNOWN_ESCAPE, char=simple)
         return _SIMPLE[simple]
     if name is not None:
         try:
             return unicodedata.lookup(name)
         except KeyError:
-            raise LiteralError(f"unknown character name in '\\N{{{name}}}'") from None
+            raise LiteralError(M.UNKNOWN_CHARACTER_NAME, name=name) from None
     code = int(m.group("o"), 8) if m.group("o") else int(m.group("x") or m.group("u") or m.group("U"), 16)
     if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-        raise LiteralError(f"'{m.group()}' is not a character")
+        raise LiteralError(M.NOT_A_CHARACTER, escape=m.group())
     return chr(code)
 
 

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from . import ir, literals
+from . import messages as M
 from .checker import check_file
 from .diagnostics import Diagnostic, Span, SpecError, diag, suggest
 from .fileio import MAX_SPEC_SIZE, read_limited
@@ -23,9 +24,9 @@ def read_source(path: str | Path, max_size: int = MAX_SPEC_SIZE) -> tuple[str | 
     name = str(path)
     data = read_limited(path, max_size)  # OSError and PathError are the caller's (a usage error, exit 2)
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _utf16_ascii(data):
-        return None, [diag(Span(name, 1, 1), "encoding", detail="it looks like UTF-16; save it as UTF-8")]
+        return None, [diag(Span(name, 1, 1), M.ENCODING_UTF16)]
     if b"\0" in data:
-        return None, [diag(Span(name, 1, 1), "binary")]
+        return None, [diag(Span(name, 1, 1), M.BINARY)]
     # The BOM is dropped by hand: "utf-8-sig" would count an error's position from after it.
     body = data.removeprefix(codecs.BOM_UTF8)
     try:
@@ -34,7 +35,7 @@ def read_source(path: str | Path, max_size: int = MAX_SPEC_SIZE) -> tuple[str | 
         line = body[: e.start].count(b"\n") + 1
         start = body.rfind(b"\n", 0, e.start) + 1
         col = len(body[start: e.start].decode("utf-8")) + 1  # in characters, as the lexer counts them
-        return None, [diag(Span(name, line, col), "encoding", detail=f"byte 0x{body[e.start]:02x}")]
+        return None, [diag(Span(name, line, col), M.ENCODING_BYTE, byte=body[e.start])]
     return text, []
 
 
@@ -68,7 +69,7 @@ def check_text(text: str, file: str, defines: dict | None = None) -> tuple[dict,
         if tree is None:
             return {}, diags
         if not tree.items:
-            return {}, [diag(Span(file, 1, 1), "empty")]
+            return {}, [diag(Span(file, 1, 1), M.EMPTY)]
         models = _deep(check_file, tree, file, dict(defines or {}), diags)
     # In source order, as a reader meets them (the checker finds some, like unused inputs, at the end).
     diags.sort(key=lambda d: (d.span.line, d.span.col) if d.span else (0, 0))
@@ -125,8 +126,8 @@ def select(models: dict, model: str | None, file: str) -> ir.Model:
     if model is None:
         return list(models.values())[-1]
     if model not in models:
-        raise SpecError([diag(Span(file, 0, 0), "model", detail=f"no model named '{model}' (the file declares "
-                              f"{', '.join(models)})" + suggest(model, models))])
+        raise SpecError([diag(Span(file, 0, 0), M.NO_SUCH_MODEL, name=model, models=", ".join(models),
+                              hint=suggest(model, models))])
     return models[model]
 
 

@@ -14,8 +14,9 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.lexer import Lexer
 
 from . import literals
+from . import messages as M
 from . import syntax as S
-from .diagnostics import Diagnostic, Span, diag
+from .diagnostics import Diagnostic, Span, diag, from_problem
 from .values import ERR
 
 OPENERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
@@ -143,7 +144,7 @@ class _Build(Transformer):
         try:
             return convert(str(tok))
         except literals.LiteralError as e:
-            self.problems.append(diag(_tok_span(self.file, tok), "syntax", detail=str(e)))
+            self.problems.append(from_problem(_tok_span(self.file, tok), e))
             return ERR
 
     def true(self, c):
@@ -297,11 +298,10 @@ class Parser:
     def _explain(self, err: UnexpectedInput, file: str) -> Diagnostic:
         line, col = max(err.line, 1), max(err.column, 1)
         if isinstance(err, UnexpectedCharacters):
-            ch = err.char
-            detail = f"unexpected character {ch!r}"
-            if ch == '"':
-                detail = "string is not closed before the end of the line"
-            return diag(Span(file, line, col, line, col + 1), "syntax", detail=detail)
+            span = Span(file, line, col, line, col + 1)
+            if err.char == '"':
+                return diag(span, M.UNCLOSED_STRING)
+            return diag(span, M.UNEXPECTED_CHARACTER, char=repr(err.char))
         tok = getattr(err, "token", None)
         expected = set(getattr(err, "expected", None) or getattr(err, "accepts", None) or ())
         open_ = self.postlex.stack[-1] if self.postlex.stack else None
@@ -317,18 +317,21 @@ class Parser:
         inner = closer in expected and open_[0] != "LBRACE"  # an unclosed ( or [ explains it best
         if not inner and "_SEP" in expected and tok is not None and tok.type not in ("$END", "_SEP"):
             # a complete statement is followed by more on the same line
-            detail = f"expected a new line or ';' before {found}"
+            message, fields = M.EXPECTED_SEPARATOR, {"found": found}
         elif closer and closer in expected:
             o = open_[1]
-            detail = f"expected {READABLE[closer]} to close the {WHAT[open_[0]]} opened at {o.line}:{o.column}, found {found}"
+            message = M.UNCLOSED_BRACKET
+            fields = {"closer": READABLE[closer], "what": WHAT[open_[0]], "line": o.line, "col": o.column,
+                      "found": found}
         else:
             names = {READABLE.get(e, repr(e.lower()) if e.isupper() else e) for e in expected}
             # words ("a name") before punctuation and keywords
             names = sorted((n for n in names if not n.startswith("'_")), key=lambda n: (n.startswith("'"), n))
             want = ", ".join(names[:6]) + (" or ..." if len(names) > 6 else "")
-            detail = f"unexpected {found.removeprefix('the ')}" + (f"; expected {want}" if want else "")
+            message = M.UNEXPECTED_TOKEN
+            fields = {"found": found.removeprefix("the "), "expected": f"; expected {want}" if want else ""}
         end = col + (len(str(tok.value)) if tok is not None and tok.type not in ("$END", "_SEP") else 1)
-        return diag(Span(file, line, col, line, end), "syntax", detail=detail)
+        return diag(Span(file, line, col, line, end), message, **fields)
 
 
 def _last_line_col(builder: _Build) -> tuple[int, int]:

@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT
 
 from spec2net.cli import main
-from spec2net.diagnostics import MESSAGES
+from spec2net.messages import CODES as MESSAGES
 
 CATALOGUE = ROOT / "docs" / "errors.md"
 DEFAULT_COMMAND = "spec2net check example.net"

@@ -8,18 +8,16 @@ the registry-parametrized tests run against real Keras.
 
 from __future__ import annotations
 
+from .. import messages as M
 from ..ir import Param, Ref, TensorType
+from ..messages import Problem
 from .types import Arg, Func
 
 LAYERS: dict[str, LayerDef] = {}
 
 
-class ShapeError(Exception):
-    """A shape rule failed; ``code`` is "shape" or "dtype"."""
-
-    def __init__(self, message: str, code: str = "shape"):
-        super().__init__(message)
-        self.code = code
+class ShapeError(Problem):
+    """A shape rule failed: ``raise ShapeError(M.NEEDS_RANK, layer="Dense", shape=t)`` (spec2net.messages)."""
 
 
 class LayerDef:
@@ -91,15 +89,15 @@ def act_arg(name="activation", default="linear") -> Arg:
 
 def one(ins: list[TensorType], layer: str) -> TensorType:
     if len(ins) != 1:
-        raise ShapeError(f"{layer} takes one tensor, got {len(ins)}")
+        raise ShapeError(M.TENSOR_COUNT, layer=layer, n=len(ins))
     return ins[0]
 
 
 def known_last(t: TensorType, layer: str) -> int:
     if not t.shape:
-        raise ShapeError(f"{layer} needs an input of rank >= 1 per sample, got shape {t}")
+        raise ShapeError(M.NEEDS_RANK, layer=layer, shape=t)
     if t.shape[-1] is None:
-        raise ShapeError(f"{layer} needs a known last dimension, got shape {t}")
+        raise ShapeError(M.NEEDS_LAST_DIM, layer=layer, shape=t)
     return t.shape[-1]
 
 
@@ -118,8 +116,8 @@ def norm_axis(axis: int, rank: int, layer: str) -> int:
     """Keras's axis (batch is 0) -> index into the per-sample shape."""
     full = rank + 1
     if not -full <= axis < full:
-        raise ShapeError(f"{layer}: axis {axis} is out of range for an input of rank {rank} per sample")
+        raise ShapeError(M.AXIS_OUT_OF_RANGE, layer=layer, axis=axis, rank=rank)
     index = axis % full
     if index == 0:
-        raise ShapeError(f"{layer}: axis {axis} is the batch axis")
+        raise ShapeError(M.AXIS_IS_BATCH, layer=layer, axis=axis)
     return index - 1

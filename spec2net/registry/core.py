@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from .. import messages as M
 from ..ir import TensorType
 from .base import LayerDef, ShapeError, act_arg, init_arg, known_last, one, param, reg_arg, register
 from .types import Arg, Bool, Float, Func, Int, Optional, Shape
@@ -47,7 +48,7 @@ class Embedding(LayerDef):
     def infer(self, a, ins):
         t = one(ins, "Embedding")
         if t.is_float:
-            raise ShapeError(f"Embedding needs an integer input (token ids), got {t.dtype}", "dtype")
+            raise ShapeError(M.NEEDS_INTEGER, layer="Embedding", dtype=t.dtype)
         return [TensorType(F, t.shape + (a["output_dim"],))]
 
     def params(self, a, ins):
@@ -119,9 +120,8 @@ class Reshape(LayerDef):
         total, known = math.prod(t.shape), math.prod(d for d in target if d != -1)
         if -1 in target:
             if total % known:
-                raise ShapeError(f"Reshape cannot fit {total} values per sample into {target}")
+                raise ShapeError(M.RESHAPE_FIT, total=total, target=target)
             target = tuple(total // known if d == -1 else d for d in target)
         elif known != total:
-            raise ShapeError(f"Reshape: target_shape {target} holds {known} values but the input {t} "
-                             f"holds {total} per sample")
+            raise ShapeError(M.RESHAPE_COUNT, target=target, known=known, shape=t, total=total)
         return [TensorType(t.dtype, target)]

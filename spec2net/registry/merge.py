@@ -5,6 +5,7 @@ layer named ``concatenate``), applied at once to a list of tensors."""
 
 from __future__ import annotations
 
+from .. import messages as M
 from ..ir import TensorType
 from .base import LayerDef, ShapeError, norm_axis, register
 from .types import Arg, Axis
@@ -15,7 +16,7 @@ F = "float32"
 def _need(ins, layer, lo=2, hi=None):
     if len(ins) < lo or (hi is not None and len(ins) > hi):
         want = f"exactly {lo}" if hi == lo else f"at least {lo}"
-        raise ShapeError(f"{layer} needs {want} tensors, got {len(ins)}")
+        raise ShapeError(M.MERGE_COUNT, layer=layer, want=want, n=len(ins))
 
 
 class _Merge(LayerDef):
@@ -37,7 +38,7 @@ class _Merge(LayerDef):
 def _broadcast(s1, s2, layer, ins):
     """Keras's element-wise merge rule: equal dims, or one of them 1 or unknown."""
     if len(s1) != len(s2):
-        raise ShapeError(f"{layer} needs inputs of one rank, got shapes {_shapes(ins)}")
+        raise ShapeError(M.MERGE_RANKS, layer=layer, shapes=_shapes(ins))
     out = []
     for i, j in zip(s1, s2):
         if i is None or j is None:
@@ -45,7 +46,7 @@ def _broadcast(s1, s2, layer, ins):
         elif i == 1 or j == 1 or i == j:
             out.append(max(i, j))
         else:
-            raise ShapeError(f"{layer} needs inputs of one shape, got shapes {_shapes(ins)}")
+            raise ShapeError(M.MERGE_SHAPES, layer=layer, shapes=_shapes(ins))
     return tuple(out)
 
 
@@ -76,14 +77,13 @@ class Concatenate(LayerDef):
         _need(ins, "Concatenate")
         rank = len(ins[0].shape)
         if any(len(t.shape) != rank for t in ins):
-            raise ShapeError(f"Concatenate needs inputs of one rank, got shapes {_shapes(ins)}")
+            raise ShapeError(M.MERGE_RANKS, layer="Concatenate", shapes=_shapes(ins))
         axis = norm_axis(a["axis"], rank, "Concatenate")
         shape = list(ins[0].shape)
         for t in ins[1:]:
             for i, (d1, d2) in enumerate(zip(shape, t.shape)):
                 if i != axis and d1 is not None and d2 is not None and d1 != d2:
-                    raise ShapeError(f"Concatenate along axis {a['axis']} needs equal sizes on every other axis, "
-                                     f"got shapes {_shapes(ins)}")
+                    raise ShapeError(M.CONCAT_SIZES, axis=a["axis"], shapes=_shapes(ins))
                 if i != axis and d1 is None:
                     shape[i] = d2
         sizes = [t.shape[axis] for t in ins]

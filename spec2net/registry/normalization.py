@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import messages as M
 from ..ir import TensorType
 from .base import LayerDef, ShapeError, init_arg, norm_axis, one, param, reg_arg, register
 from .types import Arg, Axis, Bool, Float
@@ -16,7 +17,7 @@ class _Norm(LayerDef):
         out = tuple(norm_axis(ax, len(t.shape), self.name) for ax in axes)
         for i in out:
             if t.shape[i] is None:
-                raise ShapeError(f"{self.name} needs a known size on axis {i + 1}, got shape {t}")
+                raise ShapeError(M.NEEDS_AXIS_SIZE, layer=self.name, axis=i + 1, shape=t)
         return out
 
     def infer(self, a, ins):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import messages as M
 from ..ir import Ref, TensorType
 from .base import LayerDef, ShapeError, act_arg, init_arg, one, param, reg_arg, register
 from .types import Arg, Bool, Float, Int, Optional
@@ -35,9 +36,9 @@ class _Recurrent(LayerDef):
     def infer(self, a, ins):
         t = one(ins, self.name)
         if len(t.shape) != 2:
-            raise ShapeError(f"{self.name} needs a rank-2 input per sample (timesteps, features), got shape {t}")
+            raise ShapeError(M.NEEDS_SEQUENCE, layer=self.name, shape=t)
         if t.shape[1] is None:
-            raise ShapeError(f"{self.name} needs a known number of features, got shape {t}")
+            raise ShapeError(M.NEEDS_FEATURES, layer=self.name, shape=t)
         u = a["units"]
         out = TensorType(F, (t.shape[0], u) if a["return_sequences"] else (u,))
         return [out] + [TensorType(F, (u,))] * (self.n_outputs(a) - 1)
