@@ -13,12 +13,15 @@ from spec2net.backends.numpy.initializers import TRUNC_STD, compute_fans, initia
 
 import spec2net
 from spec2net.ir import Ref
+from spec2net.registry import REGISTRIES
 
 SHAPE = (400, 300)  # 120,000 draws: the sample std is within ~0.5% of the true one
 
 
 def draw(name, shape=SHAPE, seed=0, **kw):
-    return initialize(Ref("initializer", name, tuple(kw.items())), shape, np.random.default_rng(seed))
+    """Our draw of ``name`` with the registry's defaults filled, as the checker fills them."""
+    args = {a.name: kw.get(a.name, a.default) for a in REGISTRIES["initializer"][name].args}
+    return initialize(Ref("initializer", name, tuple(args.items())), shape, np.random.default_rng(seed))
 
 
 @pytest.mark.parametrize("name, scale, fan", [
@@ -121,3 +124,17 @@ def test_bn_moving_statistics_are_initialized():
     w = nb.init_weights(net.ir)
     np.testing.assert_array_equal(w["batch_normalization/moving_mean"], np.zeros(32))
     np.testing.assert_array_equal(w["batch_normalization/moving_variance"], np.ones(32))
+
+
+@pytest.mark.parametrize("forget", [True, False])
+def test_lstm_bias_initializer_as_keras_builds_it(keras, forget):
+    """LSTMCell.build: with unit_forget_bias the forget gate's quarter is ones, the rest from
+    bias_initializer; our bias parameter's initializer (from the registry) draws the same."""
+    spec = ("model m {\n    input x: float32[2, 3]\n"
+            f"    output y = LSTM(4, bias_initializer=constant(0.5), unit_forget_bias={str(forget).lower()})(x)\n}}\n")
+    model = spec2net.loads(spec).ir
+    assert model.layers[0].params[2].initializer.name == ("unit_forget_bias" if forget else "constant")
+    ours = nb.init_weights(model)["lstm/bias"]
+    layer = keras.layers.LSTM(4, bias_initializer=keras.initializers.Constant(0.5), unit_forget_bias=forget)
+    layer.build((None, 2, 3))
+    np.testing.assert_array_equal(ours, np.asarray(layer.cell.bias))

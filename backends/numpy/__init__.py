@@ -2,12 +2,13 @@
 
 ``init_weights(model, seed)`` draws every weight from its initializer;
 ``run(model, inputs, weights, training=False, seed=None, dtype=np.float32, trace=False)``
-runs a batch. Kernels live by family: core, recurrent, normalization, merge.
+runs a batch. Kernels live by family (core, recurrent, normalization, merge), each module declaring and
+filling its own table; kernels.py gathers them into ``KERNELS``.
 """
 
-from . import core, merge, normalization, recurrent  # noqa: F401  (importing registers the kernels)
-from .base import KERNELS, Call, Kernel, get_kernel, kernel
+from .base import Kernel, KernelCall
 from .initializers import init_weights
 from .interpreter import InputError, forward, run
+from .kernels import KERNELS
 
-__all__ = ["KERNELS", "Call", "InputError", "Kernel", "forward", "get_kernel", "init_weights", "kernel", "run"]
+__all__ = ["KERNELS", "InputError", "Kernel", "KernelCall", "forward", "init_weights", "run"]

@@ -12,12 +12,16 @@ import math
 import numpy as np
 
 from spec2net import ir
+from spec2net.tables import Table
 
 # tf.nn.selu's constants
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
 # NumPy has no erf; math.erf is libm's, exact to the last bit, so exact gelu agrees with Keras.
-_erf = np.frompyfunc(math.erf, 1, 1)
+erf = np.frompyfunc(math.erf, 1, 1)
+
+
+ACTIVATIONS = Table("NumPy activation")
 
 
 def _put(res, out):
@@ -27,20 +31,24 @@ def _put(res, out):
     return out
 
 
+@ACTIVATIONS.register("linear")
 def linear(x, out=None):
     return x if out is None or out is x else _put(x, out)
 
 
+@ACTIVATIONS.register("relu")
 def relu(x, out=None):
     return np.maximum(x, 0, out=out)
 
 
+@ACTIVATIONS.register("leaky_relu")
 def leaky_relu(x, out=None, *, negative_slope):
     # the slope comes from the registry through the Ref (0.2; the LeakyReLU layer has its own);
     # where x <= 0 as tf.nn.leaky_relu, so a slope above 1 is right too
     return _put(np.where(x > 0, x, negative_slope * x), out)
 
 
+@ACTIVATIONS.register("sigmoid")
 def sigmoid(x, out=None):
     # 0.5 * tanh(x / 2) + 0.5: never overflows, and NumPy's tanh is a third faster than
     # exp + reciprocal in the recurrent loops (within 1e-7 of the exact value in float32)
@@ -51,43 +59,52 @@ def sigmoid(x, out=None):
     return y
 
 
+@ACTIVATIONS.register("tanh")
 def tanh(x, out=None):
     return np.tanh(x, out=out)
 
 
+@ACTIVATIONS.register("softmax")
 def softmax(x, out=None):
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     e /= e.sum(axis=-1, keepdims=True)
     return _put(e, out)
 
 
+@ACTIVATIONS.register("elu")
 def elu(x, out=None):
     return _put(np.where(x > 0, x, np.expm1(np.minimum(x, 0))), out)
 
 
+@ACTIVATIONS.register("selu")
 def selu(x, out=None):
-    return _put(_SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0))), out)
+    return _put(SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0))), out)
 
 
+@ACTIVATIONS.register("gelu")
 def gelu(x, out=None):
     # Keras 3's default is the exact form (approximate=False)
-    cdf = _erf(x / math.sqrt(2.0)).astype(x.dtype)
+    cdf = erf(x / math.sqrt(2.0)).astype(x.dtype)
     return _put(0.5 * x * (1.0 + cdf), out)
 
 
+@ACTIVATIONS.register("swish")
 def swish(x, out=None):
     return _put(x * sigmoid(x), out)
 
 
+@ACTIVATIONS.register("softplus")
 def softplus(x, out=None):
     # log(1 + exp(x)) without overflow
     return _put(np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0), out)
 
 
+@ACTIVATIONS.register("softsign")
 def softsign(x, out=None):
     return _put(x / (1.0 + np.abs(x)), out)
 
 
+@ACTIVATIONS.register("hard_sigmoid")
 def hard_sigmoid(x, out=None):
     # Keras 3: relu6(x + 3) / 6 (Keras 2 used 0.2 * x + 0.5)
     y = np.clip(x + 3.0, 0.0, 6.0)
@@ -95,13 +112,9 @@ def hard_sigmoid(x, out=None):
     return _put(y, out)
 
 
+@ACTIVATIONS.register("exponential")
 def exponential(x, out=None):
     return np.exp(x, out=out)
-
-
-ACTIVATIONS = {f.__name__: f for f in (linear, relu, leaky_relu, sigmoid, tanh, softmax, elu, selu, gelu,
-                                       swish, softplus, softsign, hard_sigmoid, exponential)}
-ACTIVATIONS["silu"] = swish
 
 
 def activation(ref: ir.Ref):

@@ -9,10 +9,11 @@ import numpy as np
 from spec2net import ir
 from spec2net.registry import REGISTRIES
 
-from .base import Call
-from .grads import PRE_ACTIVATION, Grads, get_grad
+from .base import KernelCall
+from .grads import GRADS, PRE_ACTIVATION, Grads
 from .interpreter import forward
 from .losses import loss_and_grad
+from .regularizers import penalty
 
 
 def _logits(ref: ir.Ref, tensor: ir.Tensor, caches: dict):
@@ -25,22 +26,6 @@ def _logits(ref: ir.Ref, tensor: ir.Tensor, caches: dict):
     if pre is None or node.layer.args["activation"].name != wanted:
         return None
     return pre(caches[node])
-
-
-def penalty(ref: ir.Ref | None, w: np.ndarray):
-    """A regularizer's value and gradient: Keras's l1 * sum|w| + l2 * sum(w**2) (no 1/2)."""
-    if ref is None:
-        return 0.0, None
-    a = ref.kwargs
-    l1, l2 = a.get("l1", 0.0), a.get("l2", 0.0)
-    value, g = 0.0, np.zeros_like(w)
-    if l1:
-        value += l1 * float(np.sum(np.abs(w)))
-        g += l1 * np.sign(w)
-    if l2:
-        value += l2 * float(np.sum(np.square(w)))
-        g += 2 * l2 * w
-    return value, g
 
 
 def trainable_keys(model: ir.Model) -> list[str]:
@@ -68,6 +53,7 @@ def compiled_loss(model: ir.Model, values, masks, caches, targets, w):
         if gl is not None:
             g_logits[t.producer] = g_logits.get(t.producer, 0) + lw * gl
     for node in model.nodes:
+        # absent, not defaulted: only the layers with weights have an activity_regularizer argument
         ref = node.layer.args.get("activity_regularizer")
         for t in node.outputs if ref is not None else ():
             value, g = penalty(ref, values[t])
@@ -100,8 +86,8 @@ def loss_and_grads(model: ir.Model, weights: dict, inputs: dict, targets: dict, 
             continue
         layer = node.layer
         lw_ = {p.name: w[layer.name + "/" + p.name] for p in layer.params}
-        c = Call(layer, lw_, [masks[t] for t in node.inputs], training, np.dtype(dtype), None, True)
-        gxs, gw = get_grad(layer.type)(c, [values[t] for t in node.inputs], [values[t] for t in node.outputs],
+        c = KernelCall(layer, lw_, [masks[t] for t in node.inputs], training, np.dtype(dtype), None, True)
+        gxs, gw = GRADS[layer.type](c, [values[t] for t in node.inputs], [values[t] for t in node.outputs],
                                        caches[node], gys)
         for t, g in zip(node.inputs, gxs):
             if g is not None:

@@ -1,4 +1,5 @@
-"""The kernel table: one Kernel per layer type, registered by decorator.
+"""What every kernel shares: the call it receives, the Kernel base class, and tables merged
+from the family modules (core, merge, normalization, recurrent) that declare and fill them.
 
 A kernel's ``forward`` returns ``(outputs, cache)``: the cache is what a
 backward pass will need (pre-activations, gate values, dropout masks), kept
@@ -12,12 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spec2net import ir
-
-KERNELS: dict[str, Kernel] = {}
+from spec2net.tables import Table
 
 
 @dataclass
-class Call:
+class KernelCall:
     """Everything one application of a layer sees."""
 
     layer: ir.Layer
@@ -38,31 +38,20 @@ class Call:
 
 
 class Kernel:
-    """One layer type's forward pass; subclasses register with ``@kernel("Type")``."""
+    """One layer type's forward pass; a family module registers it: ``@KERNELS.register("Dense")``."""
 
-    def forward(self, c: Call, xs: list) -> tuple[list, object]:
+    def forward(self, c: KernelCall, xs: list) -> tuple[list, object]:
         raise NotImplementedError
 
-    def out_masks(self, c: Call, xs: list, masks: list, outs: list) -> list:
+    def out_masks(self, c: KernelCall, xs: list, masks: list, outs: list) -> list:
         """Keras's ``compute_mask``: by default the (single) input's mask passes on."""
         return [masks[0]] * len(outs)
 
 
-def kernel(*types: str):
-    """Register a Kernel class under layer types: ``@kernel("Dense") class Dense(Kernel): ...``."""
-
-    def wrap(cls):
-        for t in types:
-            KERNELS[t] = cls()
-        return cls
-
-    return wrap
-
-
-def get_kernel(layer_type: str) -> Kernel:
-    """The kernel of a layer type, or an error that lists the known ones: ``get_kernel("Dense")``."""
-    try:
-        return KERNELS[layer_type]
-    except KeyError:
-        raise NotImplementedError(f"the NumPy interpreter has no kernel for layer {layer_type!r}; "
-                                  f"it has: {', '.join(sorted(KERNELS))}") from None
+def merged(what: str, *tables: Table) -> Table:
+    """One table holding the entries of the family tables: ``merged("NumPy kernel", core.KERNELS, ...)``."""
+    out = Table(what)
+    for table in tables:
+        for name, entry in table.items():
+            out.add(entry, name)
+    return out

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from spec2net.tables import Table
+
 from .activations import activation
-from .base import Call, Kernel, kernel
+from .base import Kernel, KernelCall
+
+KERNELS = Table("NumPy kernel")
 
 
-@kernel("Dense")
+@KERNELS.register("Dense")
 class Dense(Kernel):
     """``x @ kernel + bias`` on the last axis of any rank, then the activation."""
 
-    def forward(self, c: Call, xs):
+    def forward(self, c: KernelCall, xs):
         x = xs[0]
         z = np.matmul(x, c.w["kernel"])
         if c.a["use_bias"]:
@@ -23,9 +27,9 @@ class Dense(Kernel):
         return [y], ((x, z, y) if c.keep else None)
 
 
-@kernel("Embedding")
+@KERNELS.register("Embedding")
 class Embedding(Kernel):
-    def forward(self, c: Call, xs):
+    def forward(self, c: KernelCall, xs):
         ids = xs[0]
         if not np.issubdtype(ids.dtype, np.integer):
             raise ValueError(f"{c.layer.name}: Embedding needs integer ids, got {ids.dtype}")
@@ -39,12 +43,12 @@ class Embedding(Kernel):
         return [xs[0] != 0 if c.a["mask_zero"] else None]
 
 
-@kernel("Dropout")
+@KERNELS.register("Dropout")
 class Dropout(Kernel):
     """Inverted dropout: in training, keep each value with probability 1 - rate and scale it by
     1 / (1 - rate); at inference the identity."""
 
-    def forward(self, c: Call, xs):
+    def forward(self, c: KernelCall, xs):
         x, rate = xs[0], c.a["rate"]
         if not c.training or rate == 0:
             return [x], None
@@ -54,15 +58,15 @@ class Dropout(Kernel):
         return [x * scale], (scale if c.keep else None)
 
 
-@kernel("Activation")
+@KERNELS.register("Activation")
 class Activation(Kernel):
-    def forward(self, c: Call, xs):
+    def forward(self, c: KernelCall, xs):
         return [activation(c.a["activation"])(xs[0])], (xs[0] if c.keep else None)
 
 
-@kernel("LeakyReLU")
+@KERNELS.register("LeakyReLU")
 class LeakyReLU(Kernel):
-    def forward(self, c: Call, xs):
+    def forward(self, c: KernelCall, xs):
         x = xs[0]
         # tf.nn.leaky_relu: x where x > 0, else slope * x (also right for a slope above 1)
         return [np.where(x > 0, x, c.a["negative_slope"] * x)], (x if c.keep else None)
@@ -73,15 +77,15 @@ class _Reshaping(Kernel):
         return [None]  # Keras: these layers do not support masking, the mask stops here
 
 
-@kernel("Flatten")
+@KERNELS.register("Flatten")
 class Flatten(_Reshaping):
-    def forward(self, c: Call, xs):
+    def forward(self, c: KernelCall, xs):
         x = xs[0]
         return [x.reshape(x.shape[0], -1)], None
 
 
-@kernel("Reshape")
+@KERNELS.register("Reshape")
 class Reshape(_Reshaping):
-    def forward(self, c: Call, xs):
+    def forward(self, c: KernelCall, xs):
         x = xs[0]
         return [x.reshape((x.shape[0], *c.a["target_shape"]))], None

@@ -17,6 +17,7 @@ import numpy as np
 
 from spec2net import ir
 from spec2net.registry import REGISTRIES, canonical
+from spec2net.tables import Table
 
 # Keras divides a truncated normal's stddev by this (the stddev of a unit normal
 # truncated at two standard deviations) so that the truncated draw has the asked-for spread.
@@ -62,11 +63,52 @@ def variance_scaling(rng, shape, scale, mode, distribution):
     return truncated_normal(rng, shape, 0.0, math.sqrt(s) / TRUNC_STD)
 
 
+# Each entry draws from ``rng`` with the Ref's filled arguments; ``seed`` (where the initializer has
+# one) already chose ``rng`` in init_weights, so the functions take and ignore it.
+INITIALIZERS = Table("NumPy initializer")
+
+
+@INITIALIZERS.register("zeros")
+def zeros(rng, shape):
+    return np.zeros(shape)
+
+
+@INITIALIZERS.register("ones")
+def ones(rng, shape):
+    return np.ones(shape)
+
+
+@INITIALIZERS.register("constant")
+def constant(rng, shape, value):
+    return np.full(shape, value, dtype=np.float64)
+
+
+@INITIALIZERS.register("random_uniform")
+def random_uniform(rng, shape, minval, maxval, seed):
+    return rng.uniform(minval, maxval, shape)
+
+
+@INITIALIZERS.register("random_normal")
+def random_normal(rng, shape, mean, stddev, seed):
+    return rng.normal(mean, stddev, shape)
+
+
+@INITIALIZERS.register("truncated_normal")
+def _truncated_normal(rng, shape, mean, stddev, seed):
+    return truncated_normal(rng, shape, mean, stddev)
+
+
 def _variance_scaling(name):
     scale, mode, distribution = REGISTRIES["initializer"][name].variance_scaling
-    return lambda rng, shape, seed=None: variance_scaling(rng, shape, scale, mode, distribution)
+    return lambda rng, shape, seed: variance_scaling(rng, shape, scale, mode, distribution)
 
 
+for _name, _entry in canonical("initializer").items():
+    if _entry.variance_scaling:  # glorot_*, he_*, lecun_*: the registry holds their parameters
+        INITIALIZERS.add(_variance_scaling(_name), _name)
+
+
+@INITIALIZERS.register("unit_forget_bias")
 def unit_forget_bias(rng, shape, bias_initializer):
     """LSTMCell.build's bias: gates i f c o, the forget gate's quarter ones, the rest drawn
     (first i, then c and o) from ``bias_initializer``."""
@@ -75,7 +117,8 @@ def unit_forget_bias(rng, shape, bias_initializer):
                            initialize(bias_initializer, (2 * u,), rng)])
 
 
-def orthogonal(rng, shape, gain=1.0, seed=None):
+@INITIALIZERS.register("orthogonal")
+def orthogonal(rng, shape, gain, seed):
     """QR of a normal matrix with the signs of R's diagonal folded in, as Keras's Orthogonal."""
     if len(shape) < 2:
         raise ValueError(f"orthogonal needs a weight of rank >= 2, got shape {tuple(shape)}")
@@ -88,36 +131,16 @@ def orthogonal(rng, shape, gain=1.0, seed=None):
     return gain * q.reshape(shape)
 
 
-def identity(rng, shape, gain=1.0):
+@INITIALIZERS.register("identity")
+def identity(rng, shape, gain):
     if len(shape) != 2:
         raise ValueError(f"identity needs a 2-D weight, got shape {tuple(shape)}")
     return gain * np.eye(*shape)
 
 
-INITIALIZERS = {
-    "zeros": lambda rng, shape: np.zeros(shape),
-    "ones": lambda rng, shape: np.ones(shape),
-    "constant": lambda rng, shape, value: np.full(shape, value, dtype=np.float64),
-    "random_uniform": lambda rng, shape, minval, maxval, seed=None: rng.uniform(minval, maxval, shape),
-    "random_normal": lambda rng, shape, mean, stddev, seed=None: rng.normal(mean, stddev, shape),
-    "truncated_normal": lambda rng, shape, mean, stddev, seed=None: truncated_normal(rng, shape, mean, stddev),
-    **{name: _variance_scaling(name) for name, d in canonical("initializer").items() if d.variance_scaling},
-    "orthogonal": orthogonal,
-    "identity": identity,
-    "unit_forget_bias": unit_forget_bias,
-}
-INITIALIZERS["uniform"] = INITIALIZERS["random_uniform"]
-INITIALIZERS["normal"] = INITIALIZERS["random_normal"]
-
-
 def initialize(ref: ir.Ref, shape, rng: np.random.Generator) -> np.ndarray:
     """Draw one weight (float64): ``initialize(Ref("initializer", "ones"), (2,), rng)``."""
-    try:
-        fn = INITIALIZERS[ref.name]
-    except KeyError:
-        raise NotImplementedError(f"the NumPy interpreter has no initializer {ref.name!r}; "
-                                  f"it has: {', '.join(sorted(INITIALIZERS))}") from None
-    return np.asarray(fn(rng, tuple(shape), **ref.kwargs), dtype=np.float64)
+    return np.asarray(INITIALIZERS[ref.name](rng, tuple(shape), **ref.kwargs), dtype=np.float64)
 
 
 def init_weights(model: ir.Model, seed: int = 0) -> dict:

@@ -7,8 +7,9 @@ import numpy as np
 from spec2net import ir
 from spec2net.weights import check_weights, is_real
 
-from .base import Call, get_kernel
+from .base import KernelCall
 from .initializers import derive_seed
+from .kernels import KERNELS
 
 
 class InputError(ValueError):
@@ -64,10 +65,10 @@ def forward(model: ir.Model, inputs: dict, weights: dict, training=False, seed=N
         values[t], masks[t] = given[t.input_name], None
     for node in model.nodes:
         layer = node.layer
-        k = get_kernel(layer.type)
+        k = KERNELS[layer.type]
         lw = {p.name: w[layer.name + "/" + p.name] for p in layer.params}
         xs = [values[t] for t in node.inputs]
-        c = Call(layer, lw, [masks[t] for t in node.inputs], training, dtype, _node_seed(seed, node), keep)
+        c = KernelCall(layer, lw, [masks[t] for t in node.inputs], training, dtype, _node_seed(seed, node), keep)
         outs, caches[node] = k.forward(c, xs)
         for name, value in c.updates.items():
             # later calls of a shared layer see the statistics that earlier calls updated

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from spec2net.tables import Table
+
 EPS = 1e-7  # keras.backend.epsilon()
+LOSSES = Table("NumPy loss")
 
 
 def _clip(p):
@@ -25,16 +28,19 @@ def _clip(p):
     return np.clip(p, EPS, 1 - EPS), inside
 
 
+@LOSSES.register("mean_squared_error")
 def mean_squared_error(a, y, p, logits=None):
     d = p - y.astype(p.dtype)
     return np.mean(np.square(d), -1), 2 * d / d.size, None
 
 
+@LOSSES.register("mean_absolute_error")
 def mean_absolute_error(a, y, p, logits=None):
     d = p - y.astype(p.dtype)
     return np.mean(np.abs(d), -1), np.sign(d) / d.size, None
 
 
+@LOSSES.register("binary_crossentropy")
 def binary_crossentropy(a, y, p, logits=None):
     y = y.astype(p.dtype)
     if a["from_logits"] or logits is not None:
@@ -63,6 +69,7 @@ def _softmax_xent(z, y):
     return value, grad
 
 
+@LOSSES.register("categorical_crossentropy")
 def categorical_crossentropy(a, y, p, logits=None):
     y = y.astype(p.dtype)
     if a["from_logits"] or logits is not None:
@@ -78,6 +85,7 @@ def categorical_crossentropy(a, y, p, logits=None):
     return value, grad, None
 
 
+@LOSSES.register("sparse_categorical_crossentropy")
 def sparse_categorical_crossentropy(a, y, p, logits=None):
     y = np.asarray(y)
     if y.ndim == p.ndim and y.shape[-1] == 1:
@@ -91,10 +99,6 @@ def sparse_categorical_crossentropy(a, y, p, logits=None):
     value, gz = _softmax_xent(np.log(pc), onehot)
     grad = gz / value.size / pc * inside  # z = log(pc)
     return value, grad, None
-
-
-LOSSES = {f.__name__: f for f in (mean_squared_error, mean_absolute_error, binary_crossentropy,
-                                   categorical_crossentropy, sparse_categorical_crossentropy)}
 
 
 def loss_and_grad(ref, y, p, logits=None, mask=None):

@@ -7,13 +7,17 @@ import functools
 
 import numpy as np
 
-from .base import Call, Kernel, kernel
+from spec2net.tables import Table
+
+from .base import Kernel, KernelCall
+
+KERNELS = Table("NumPy kernel")
 
 
 class _Elementwise(Kernel):
     op = None  # a binary ufunc folded over the inputs, left to right as Keras does
 
-    def forward(self, c: Call, xs):
+    def forward(self, c: KernelCall, xs):
         return [functools.reduce(self.op, xs)], None
 
     def out_masks(self, c, xs, masks, outs):
@@ -24,7 +28,7 @@ class _Elementwise(Kernel):
 
 
 for _name, _op in (("Add", np.add), ("Subtract", np.subtract)):
-    kernel(_name)(type(_name, (_Elementwise,), {"op": staticmethod(_op)}))
+    KERNELS.register(_name)(type(_name, (_Elementwise,), {"op": staticmethod(_op)}))
 
 
 def _valid(m):
@@ -61,36 +65,36 @@ def masked_product(xs, masks):
     return out, factors, valid
 
 
-@kernel("Multiply")
+@KERNELS.register("Multiply")
 class Multiply(_Elementwise):
-    def forward(self, c: Call, xs):
+    def forward(self, c: KernelCall, xs):
         return [masked_product(xs, c.masks)[0]], None
 
 
-@kernel("Maximum")
+@KERNELS.register("Maximum")
 class Maximum(_Elementwise):
     left_wins = staticmethod(np.greater_equal)  # TF's maximum keeps the left operand on ties
 
-    def forward(self, c: Call, xs):
+    def forward(self, c: KernelCall, xs):
         return [pick_fold(xs, c.masks, self.left_wins)[0]], None
 
 
-@kernel("Minimum")
+@KERNELS.register("Minimum")
 class Minimum(Maximum):
     left_wins = staticmethod(np.less_equal)
 
 
-@kernel("Average")
+@KERNELS.register("Average")
 class Average(_Elementwise):
     op = staticmethod(np.add)
 
-    def forward(self, c: Call, xs):
+    def forward(self, c: KernelCall, xs):
         return [functools.reduce(np.add, xs) / len(xs)], None
 
 
-@kernel("Concatenate")
+@KERNELS.register("Concatenate")
 class Concatenate(Kernel):
-    def forward(self, c: Call, xs):
+    def forward(self, c: KernelCall, xs):
         return [np.concatenate(xs, axis=c.a["axis"])], None
 
     def out_masks(self, c, xs, masks, outs):

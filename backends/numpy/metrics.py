@@ -5,46 +5,50 @@ from __future__ import annotations
 
 import numpy as np
 
+from spec2net.tables import Table
+
+METRICS = Table("NumPy metric")
+
 
 def _labels(y, p):
     y = np.asarray(y)
     return y[..., 0] if y.ndim == p.ndim and y.shape[-1] == 1 else y
 
 
+@METRICS.register("binary_accuracy")
 def binary_accuracy(y, p):
     return np.mean(np.asarray(y, p.dtype) == (p > 0.5).astype(p.dtype), axis=-1)
 
 
+@METRICS.register("categorical_accuracy")
 def categorical_accuracy(y, p):
     return (np.argmax(y, -1) == np.argmax(p, -1)).astype(np.float32)
 
 
+@METRICS.register("sparse_categorical_accuracy")
 def sparse_categorical_accuracy(y, p):
     return (_labels(y, p).astype(np.int64) == np.argmax(p, -1)).astype(np.float32)
 
 
+@METRICS.register("mean_squared_error")
 def mean_squared_error(y, p):
     return np.mean(np.square(p - np.asarray(y, p.dtype)), axis=-1)
 
 
+@METRICS.register("mean_absolute_error")
 def mean_absolute_error(y, p):
     return np.mean(np.abs(p - np.asarray(y, p.dtype)), axis=-1)
 
 
-METRICS = {f.__name__: f for f in (binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
-                                    mean_squared_error, mean_absolute_error)}
-
-
-def resolve(name: str, y, p):
+@METRICS.register("accuracy")
+def accuracy(y, p):
     """Keras's choice for "accuracy": binary for one unit, sparse for integer labels, else categorical."""
-    if name != "accuracy":
-        return METRICS[name]
     y = np.asarray(y)
     if p.shape[-1] == 1:
-        return binary_accuracy
+        return binary_accuracy(y, p)
     if y.ndim < p.ndim or (y.shape[-1] == 1 and p.shape[-1] > 1):
-        return sparse_categorical_accuracy
-    return categorical_accuracy
+        return sparse_categorical_accuracy(y, p)
+    return categorical_accuracy(y, p)
 
 
 class Mean:

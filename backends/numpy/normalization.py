@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Call, Kernel, kernel
+from spec2net.tables import Table
+
+from .base import Kernel, KernelCall
+
+KERNELS = Table("NumPy kernel")
 
 
 def _axes(axis, ndim) -> tuple:
@@ -39,12 +43,12 @@ def _masked_moments(x, mask, red):
     return mean, var
 
 
-@kernel("BatchNormalization")
+@KERNELS.register("BatchNormalization")
 class BatchNormalization(Kernel):
     """Batch statistics (biased variance) in training mode, updating the moving statistics
     as ``moving * momentum + batch * (1 - momentum)``; the moving statistics at inference."""
 
-    def forward(self, c: Call, xs):
+    def forward(self, c: KernelCall, xs):
         x, a, w = xs[0], c.a, c.w
         axes = _axes(a["axis"], x.ndim)
         red = tuple(i for i in range(x.ndim) if i not in axes)
@@ -67,9 +71,9 @@ class BatchNormalization(Kernel):
         return [y], ((x, mean, var) if c.keep else None)
 
 
-@kernel("LayerNormalization")
+@KERNELS.register("LayerNormalization")
 class LayerNormalization(Kernel):
-    def forward(self, c: Call, xs):
+    def forward(self, c: KernelCall, xs):
         x, a, w = xs[0], c.a, c.w
         axes = _axes(a["axis"], x.ndim)
         mean = x.mean(axis=axes, keepdims=True)

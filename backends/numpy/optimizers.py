@@ -14,8 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 from spec2net import ir
+from spec2net.tables import Table
 
 from .sparse import dense, map_values, square, values
+
+# name -> update rule ``rule(args, w, g, slots, step) -> new w`` (slots: that variable's state)
+OPTIMIZERS = Table("NumPy optimizer")
 
 
 def clip(grads: list, a: dict) -> list:
@@ -38,7 +42,8 @@ def clip(grads: list, a: dict) -> list:
     return grads
 
 
-def _sgd(a, w, g, s, step):
+@OPTIMIZERS.register("sgd")
+def sgd(a, w, g, s, step):
     lr, mom = a["learning_rate"], a["momentum"]
     g = dense(g)
     if mom == 0:
@@ -48,7 +53,8 @@ def _sgd(a, w, g, s, step):
     return w + (m * mom - g * lr if a["nesterov"] else m)
 
 
-def _adam(a, w, g, s, step):
+@OPTIMIZERS.register("adam")
+def adam(a, w, g, s, step):
     b1, b2, lr = a["beta_1"], a["beta_2"], a["learning_rate"]
     m = s.setdefault("m", np.zeros_like(w))
     v = s.setdefault("v", np.zeros_like(w))
@@ -63,7 +69,15 @@ def _adam(a, w, g, s, step):
     return w - (m * alpha) / (np.sqrt(v) + a["epsilon"])
 
 
-def _rmsprop(a, w, g, s, step):
+@OPTIMIZERS.register("adamw")
+def adamw(a, w, g, s, step):
+    # decoupled weight decay of the variable, then Adam's update of the decayed variable
+    w = w - w * np.asarray(a["weight_decay"] * a["learning_rate"], w.dtype)
+    return adam(a, w, g, s, step)
+
+
+@OPTIMIZERS.register("rmsprop")
+def rmsprop(a, w, g, s, step):
     rho, lr, eps = a["rho"], a["learning_rate"], a["epsilon"]
     vel = s.setdefault("v", np.zeros_like(w))
     vel[...] = rho * vel + (1 - rho) * square(g)
@@ -82,13 +96,11 @@ def _rmsprop(a, w, g, s, step):
     return w - inc
 
 
-def _adagrad(a, w, g, s, step):
+@OPTIMIZERS.register("adagrad")
+def adagrad(a, w, g, s, step):
     acc = s.setdefault("acc", np.full_like(w, a["initial_accumulator_value"]))
     acc += square(g)
     return w - a["learning_rate"] * dense(g) / np.sqrt(acc + a["epsilon"])
-
-
-RULES = {"sgd": _sgd, "adam": _adam, "adamw": _adam, "rmsprop": _rmsprop, "adagrad": _adagrad}
 
 
 class Optimizer:
@@ -99,7 +111,7 @@ class Optimizer:
 
     def __init__(self, ref: ir.Ref):
         self.name, self.a = ref.name, ref.kwargs
-        self.rule = RULES[ref.name]
+        self.rule = OPTIMIZERS[ref.name]
         self.iterations = 0
         self.slots: dict[str, dict] = {}
 
@@ -109,11 +121,8 @@ class Optimizer:
         clipped = clip([grads[k] for k in keys], self.a)
         self.iterations += 1
         out = dict(weights)
-        wd = self.a.get("weight_decay")
         for k, g in zip(keys, clipped):
             w = weights[k]
-            if wd:  # AdamW: decoupled decay of the variable before its update
-                w = w - w * np.asarray(wd * self.a["learning_rate"], w.dtype)
             new = self.rule(self.a, w, g.astype(w.dtype), self.slots.setdefault(k, {}), self.iterations)
             out[k] = new.astype(w.dtype)
         return out

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from spec2net.tables import Table
+
 from .activations import activation
-from .base import Call, Kernel, kernel
+from .base import Kernel, KernelCall
+
+KERNELS = Table("NumPy kernel")
 
 
-def _drop_masks(c: Call, rate, count, shape, dtype):
+def _drop_masks(c: KernelCall, rate, count, shape, dtype):
     """Keras's cell dropout masks: fixed for the whole sequence, one per gate when ``count`` > 1."""
     if not (c.training and 0.0 < rate < 1.0):
         return None
@@ -39,11 +43,11 @@ class _Recurrent(Kernel):
     n_states = 1
     per_gate_masks = True  # LSTM and GRU switch to per-gate dropout masks with recurrent_dropout
 
-    def biases(self, c: Call):
+    def biases(self, c: KernelCall):
         """(bias added to the input projection, bias added to ``h @ recurrent_kernel``)."""
         return (c.w["bias"] if c.a["use_bias"] else None), None
 
-    def forward(self, c: Call, xs):
+    def forward(self, c: KernelCall, xs):
         x, a = xs[0], c.a
         u, G = a["units"], self.gates * a["units"]
         B, T, F = x.shape
@@ -81,7 +85,7 @@ def _hold(mt, t, new, old):
     return new if mt is None else np.where(mt[t][:, None], new, old)
 
 
-@kernel("SimpleRNN")
+@KERNELS.register("SimpleRNN")
 class SimpleRNN(_Recurrent):
     per_gate_masks = False
 
@@ -98,7 +102,7 @@ class SimpleRNN(_Recurrent):
         return [h], {}
 
 
-@kernel("LSTM")
+@KERNELS.register("LSTM")
 class LSTM(_Recurrent):
     """Gates i f c o: ``c = f * c + i * g``, ``h = o * activation(c)``; the recurrent
     activation on i, f and o."""
@@ -130,7 +134,7 @@ class LSTM(_Recurrent):
         return [h, cs], {"cells": cells}
 
 
-@kernel("GRU")
+@KERNELS.register("GRU")
 class GRU(_Recurrent):
     """Gates z r h: ``h = z * h_prev + (1 - z) * hh``; with ``reset_after`` (bias (2, 3u):
     input row, recurrent row) ``hh = act(x W_h + b_h + r * (h U_h + b'_h))``, else

@@ -6,10 +6,15 @@ cache, gys) -> (gxs, gw)``, where ``cache`` is what the kernel's forward kept
 with ``keep=True``, ``gys`` holds one gradient (or None) per output, ``gxs``
 one per input (None for integer inputs) and ``gw`` maps param names to
 gradients. ``gys.logits`` may hold the loss's gradient with respect to the
-pre-activation of a Dense or Activation output (see losses.py).
+pre-activation of a Dense or Activation output (see losses.py). Each family
+module declares and fills its own table; ``GRADS`` gathers them.
 """
 
-from . import core, merge, normalization, recurrent  # noqa: F401  (registers the gradients)
-from .base import GRADS, PRE_ACTIVATION, Grads, get_grad
+from ..base import merged
+from . import core, merge, normalization, recurrent
+from .base import Grads
+from .core import PRE_ACTIVATION
 
-__all__ = ["GRADS", "PRE_ACTIVATION", "Grads", "get_grad"]
+GRADS = merged("NumPy gradient", core.GRADS, merge.GRADS, normalization.GRADS, recurrent.GRADS)
+
+__all__ = ["GRADS", "PRE_ACTIVATION", "Grads"]

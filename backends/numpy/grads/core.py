@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from spec2net.tables import Table
+
 from ..sparse import SparseRows
-from .base import PRE_ACTIVATION, act_grad, grad
+from .activations import act_grad
+
+GRADS = Table("NumPy gradient")
+# layer type -> its forward cache's pre-activation: the logits a loss may read (losses.py)
+PRE_ACTIVATION = Table("pre-activation reader")
 
 
-@grad("Dense")
+@GRADS.register("Dense")
 def dense(c, xs, outs, cache, gys):
     x, z, y = cache
     gz = _through(c.a["activation"], z, y, gys)
@@ -19,23 +25,23 @@ def dense(c, xs, outs, cache, gys):
     return [gz @ c.w["kernel"].T], gw
 
 
-PRE_ACTIVATION["Dense"] = lambda cache: cache[1]  # (x, z, y)
-PRE_ACTIVATION["Activation"] = lambda cache: cache  # x
+PRE_ACTIVATION.add(lambda cache: cache[1], "Dense")  # its cache is (x, z, y)
+PRE_ACTIVATION.add(lambda cache: cache, "Activation")  # its cache is x
 
 
-@grad("Embedding")
+@GRADS.register("Embedding")
 def embedding(c, xs, outs, cache, gys):
     ids, table = cache, c.w["embeddings"]
     # one row per occurrence, summed only when needed: see sparse.py for why
     return [None], {"embeddings": SparseRows(ids.ravel(), gys[0].reshape(-1, table.shape[1]), table.shape)}
 
 
-@grad("Dropout")
+@GRADS.register("Dropout")
 def dropout(c, xs, outs, cache, gys):
     return [gys[0] if cache is None else gys[0] * cache], {}
 
 
-@grad("Activation")
+@GRADS.register("Activation")
 def activation(c, xs, outs, cache, gys):
     return [_through(c.a["activation"], cache, outs[0], gys)], {}
 
@@ -49,11 +55,11 @@ def _through(act, z, y, gys):
     return g
 
 
-@grad("LeakyReLU")
+@GRADS.register("LeakyReLU")
 def leaky_relu(c, xs, outs, cache, gys):
     return [np.where(cache > 0, gys[0], c.a["negative_slope"] * gys[0])], {}
 
 
-@grad("Flatten", "Reshape")
+@GRADS.register("Flatten", "Reshape")
 def reshape(c, xs, outs, cache, gys):
     return [gys[0].reshape(xs[0].shape)], {}

@@ -6,30 +6,34 @@ import functools
 
 import numpy as np
 
+from spec2net.tables import Table
+
 from ..merge import masked_product, pick_fold
-from .base import grad, unbroadcast
+from .base import unbroadcast
+
+GRADS = Table("NumPy gradient")
 
 
 def _each(xs, gs):
     return [unbroadcast(g, x.shape) for x, g in zip(xs, gs)]
 
 
-@grad("Add")
+@GRADS.register("Add")
 def add(c, xs, outs, cache, gys):
     return _each(xs, [gys[0]] * len(xs)), {}
 
 
-@grad("Subtract")
+@GRADS.register("Subtract")
 def subtract(c, xs, outs, cache, gys):
     return _each(xs, [gys[0], -gys[0]]), {}
 
 
-@grad("Average")
+@GRADS.register("Average")
 def average(c, xs, outs, cache, gys):
     return _each(xs, [gys[0] / len(xs)] * len(xs)), {}
 
 
-@grad("Multiply")
+@GRADS.register("Multiply")
 def multiply(c, xs, outs, cache, gys):
     _, factors, valid = masked_product(xs, c.masks)
     g = gys[0] if valid is None else np.where(valid, gys[0], 0)
@@ -56,11 +60,11 @@ def _fold_pick(left_wins):
     return fn
 
 
-grad("Maximum")(_fold_pick(np.greater_equal))
-grad("Minimum")(_fold_pick(np.less_equal))
+GRADS.add(_fold_pick(np.greater_equal), "Maximum")
+GRADS.add(_fold_pick(np.less_equal), "Minimum")
 
 
-@grad("Concatenate")
+@GRADS.register("Concatenate")
 def concatenate(c, xs, outs, cache, gys):
     axis = c.a["axis"] % xs[0].ndim
     cuts = np.cumsum([x.shape[axis] for x in xs])[:-1]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from spec2net.tables import Table
+
 from ..normalization import _axes
 from ..normalization import _bcast as _shape
-from .base import grad
+
+GRADS = Table("NumPy gradient")
 
 
 def _norm_grad(c, x, mean, var, gy, stat_axes, weight, batch_stats):
@@ -32,7 +35,7 @@ def _norm_grad(c, x, mean, var, gy, stat_axes, weight, batch_stats):
     return s * (gxhat - sum_g - xhat * sum_gx), gw
 
 
-@grad("BatchNormalization")
+@GRADS.register("BatchNormalization")
 def batch_normalization(c, xs, outs, cache, gys):
     x, mean, var = cache
     axes = _axes(c.a["axis"], x.ndim)
@@ -48,7 +51,7 @@ def batch_normalization(c, xs, outs, cache, gys):
     return _grad_list(_norm_grad(c, x, mean, var, gys[0], red, weight, True))
 
 
-@grad("LayerNormalization")
+@GRADS.register("LayerNormalization")
 def layer_normalization(c, xs, outs, cache, gys):
     x, mean, var = cache
     axes = _axes(c.a["axis"], x.ndim)

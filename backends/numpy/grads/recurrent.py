@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from spec2net.tables import Table
+
 from ..activations import activation
-from .base import act_grad, grad
+from .activations import act_grad
+
+GRADS = Table("NumPy gradient")
 
 
 def _gate_slices(count, u):
@@ -126,6 +130,7 @@ class _BPTT:
         return gin
 
 
+@GRADS.register("SimpleRNN")
 class _SimpleRNN(_BPTT):
     def step(self, c, t, zx, y, h_prev, cache, state, U, rd, u, acc):
         z = zx + _rec(h_prev, U, rd, 1, u)
@@ -133,6 +138,7 @@ class _SimpleRNN(_BPTT):
         return gz, _rec_back(gz, h_prev, U, rd, acc.gU)
 
 
+@GRADS.register("LSTM")
 class _LSTM(_BPTT):
     gates = 4
 
@@ -153,6 +159,7 @@ class _LSTM(_BPTT):
         return gz, _rec_back(gz, h_prev, U, rd, acc.gU)
 
 
+@GRADS.register("GRU")
 class _GRU(_BPTT):
     gates = 3
 
@@ -198,7 +205,3 @@ class _GRU(_BPTT):
         gz = np.concatenate([g_zr, ghh_pre], axis=1)
         return gz, direct + _rec_back(g_zr, h_prev, U, rd, acc.gU)
 
-
-grad("SimpleRNN")(_SimpleRNN())
-grad("LSTM")(_LSTM())
-grad("GRU")(_GRU())

@@ -1,0 +1,8 @@
+"""Every layer type's kernel, gathered from the family modules that declare them."""
+
+from __future__ import annotations
+
+from . import core, merge, normalization, recurrent
+from .base import merged
+
+KERNELS = merged("NumPy kernel", core.KERNELS, merge.KERNELS, normalization.KERNELS, recurrent.KERNELS)
