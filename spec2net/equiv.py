@@ -1,11 +1,13 @@
 """``spec2net equiv``: one spec through every installed backend with the same random
 weights and inputs; the largest differences per output and backend pair, and, when
-they disagree, the first layer (in execution order) whose output diverges.
+they disagree, the first layer call (in execution order) whose output diverges.
 
 Each backend is an adapter with ``available()`` and ``run(net, inputs, weights) ->
-(outputs, trace)``, where ``trace`` maps a layer's name to its first call's first
-output; ``train(net, data, weights, steps)`` runs full-batch training steps for
-``--train``. NumPy is the reference every other backend is compared with.
+(outputs, trace)``, where ``trace`` maps each ``ir.Tensor`` a layer call produced to its value;
+a generated module's tensors are found by the names its ``codegen.GeneratedModule`` gives them,
+so every call of a shared layer is compared with its own counterpart.
+``train(net, data, weights, steps)`` runs full-batch training steps for ``--train``. NumPy is the
+reference every other backend is compared with.
 """
 
 from __future__ import annotations
@@ -31,7 +33,11 @@ class NumpyAdapter:
         from .backends.numpy import run
 
         out = run(net.ir, inputs, weights, trace=True)
-        trace = {k: v[0] for k, v in out.pop("__trace__").items() if "#" not in k}
+        values = out.pop("__trace__")  # {"layer": outputs, "layer#k": the k-th call's outputs}
+        trace = {}
+        for node in net.ir.nodes:
+            key = node.layer.name if node.call_index == 0 else f"{node.layer.name}#{node.call_index}"
+            trace.update(zip(node.outputs, values[key]))
         return out, trace
 
     def train(self, net, data, weights, steps):
@@ -58,19 +64,44 @@ class _Generated:
         ok = importlib.util.find_spec(self.module) is not None
         return ok, "" if ok else f"{self.module} is not installed (pip install 'spec2net[{self.package}]')"
 
-    def load(self, net, weights):
-        """(the module's namespace, its model with ``weights`` loaded through its load_weights)."""
+    def load(self, net, weights, module=None):
+        """(the module's namespace, its model with ``weights`` loaded through its load_weights);
+        ``module``: the ``GeneratedModule`` to run, by default ``net.generate(self.name)``."""
         import tempfile
 
         from .weights import save_weights
 
+        module = module or net.generate(self.name)
         ns: dict = {"__name__": f"spec2net_equiv_{self.name}"}
-        exec(compile(net.build(self.name), f"<generated {self.name} module>", "exec"), ns)
+        exec(compile(module.source, self.filename, "exec"), ns)
         model = ns["build_model"]()
         with tempfile.TemporaryDirectory() as d:
             save_weights(f"{d}/w.npz", weights)
             ns["load_weights"](model, f"{d}/w.npz")
         return ns, model
+
+    @property
+    def filename(self) -> str:
+        return f"<generated {self.name} module>"
+
+    def locals_of(self, function: str, call):
+        """``call()``'s result and the locals of the generated module's ``function`` when it
+        returned (the last time): where the module keeps its intermediate tensors."""
+        frames = {}
+
+        def spy(frame, event, arg):
+            code = frame.f_code
+            if event == "return" and code.co_name == function and code.co_filename == self.filename:
+                frames.clear()
+                frames.update(frame.f_locals)
+
+        old = sys.getprofile()
+        sys.setprofile(spy)
+        try:
+            result = call()
+        finally:
+            sys.setprofile(old)
+        return result, frames
 
     def train(self, net, data, weights, steps):
         import tempfile
@@ -87,21 +118,20 @@ class _Generated:
 class KerasAdapter(_Generated):
     name, module, package = "keras", "keras", "keras"
 
-    def run(self, net, inputs, weights):
+    def run(self, net, inputs, weights, module=None):
+        """The outputs, and every layer call's outputs: the symbolic tensors ``build_model`` bound
+        to the names in ``module.tensor_names``, run through one probe model."""
         import keras
 
-        _, model = self.load(net, weights)
+        module = module or net.generate(self.name)
+        (_, model), local = self.locals_of("build_model", lambda: self.load(net, weights, module))
         x = _ordered(inputs, net.input_names)
         outs = _as_dict(model.predict(x, verbose=0), net.output_names)
-        names, tensors = [], []
-        for layer in net.ir.layers:
-            node = model.get_layer(layer.name)._inbound_nodes[0]
-            names.append(layer.name)
-            tensors.append(node.output_tensors[0])
-        probe = keras.Model(model.inputs, tensors)
+        tensors = [t for node in net.ir.nodes for t in node.outputs]
+        probe = keras.Model(model.inputs, [local[module.name_of(t)] for t in tensors])
         values = probe.predict(x, verbose=0)
         values = values if isinstance(values, list) else [values]
-        return outs, dict(zip(names, (np.asarray(v) for v in values)))
+        return outs, dict(zip(tensors, (np.asarray(v) for v in values)))
 
     def fit(self, ns, model, net, data, steps, batch):
         ns["compile_model"](model)
@@ -112,34 +142,23 @@ class KerasAdapter(_Generated):
 class TorchAdapter(_Generated):
     name, module, package = "torch", "torch", "torch"
 
-    def run(self, net, inputs, weights):
+    def run(self, net, inputs, weights, module=None):
         import torch
 
-        _, model = self.load(net, weights)
+        module = module or net.generate(self.name)
+        _, model = self.load(net, weights, module)
         model.eval()
         args = [torch.as_tensor(inputs[n]) for n in net.input_names]
-        frames = {}
-
-        def spy(frame, event, arg):  # the forward's locals: one per layer output, named after it
-            if event == "return" and frame.f_code.co_name == "forward" and frame.f_locals.get("self") is model:
-                frames.update(frame.f_locals)
-
-        old = sys.getprofile()
-        sys.setprofile(spy)
-        try:
-            with torch.no_grad():
-                result = model(*args)
-        finally:
-            sys.setprofile(old)
+        with torch.no_grad():
+            result, local = self.locals_of("forward", lambda: model(*args))
         result = result if isinstance(result, tuple) else (result,)
         outs = {n: r.detach().numpy() for n, r in zip(net.output_names, result)}
         trace = {}
-        from .codegen import safe_identifier
-
-        for layer in net.ir.layers:
-            value = frames.get(safe_identifier(layer.name, set()))
-            if isinstance(value, torch.Tensor):
-                trace[layer.name] = value.detach().numpy()
+        for node in net.ir.nodes:
+            for t in node.outputs:
+                value = local.get(_torch_name(module, node, t))
+                if isinstance(value, torch.Tensor):
+                    trace[t] = value.detach().numpy()
         return outs, trace
 
     def fit(self, ns, model, net, data, steps, batch):
@@ -151,6 +170,16 @@ class TorchAdapter(_Generated):
 
 
 ADAPTERS = {a.name: a for a in (NumpyAdapter(), KerasAdapter(), TorchAdapter())}
+
+
+def _torch_name(module, node, tensor):
+    """The tensor's name in ``forward``; a module built before torch's ``build_source`` gave its
+    name map names a layer call's first output after the layer, and only the first call's."""
+    if module.tensor_names:
+        return module.name_of(tensor)
+    from .codegen import safe_identifier
+
+    return safe_identifier(node.layer.name, set()) if node.call_index == 0 and tensor.index == 0 else None
 
 
 def _ordered(arrays: dict, names: list):
@@ -237,11 +266,12 @@ def tolerance(model: ir.Model) -> float:
 
 
 def first_divergence(model: ir.Model, ref: dict, other: dict, tol: float):
-    """The first layer, in execution order, whose output differs by more than ``tol``."""
+    """The first layer call (``ir.Node``), in execution order, one of whose outputs differs by more
+    than ``tol`` between two traces, with that difference; ``(None, None)`` if none does."""
     for node in model.nodes:
-        name = node.layer.name
-        if node.call_index == 0 and name in ref and name in other:
-            a, _ = diff(other[name], ref[name])
-            if a > tol:
-                return node.layer, a
+        for t in node.outputs:
+            if t in ref and t in other:
+                a, _ = diff(other[t], ref[t])
+                if a > tol:
+                    return node, a
     return None, None

@@ -3,10 +3,13 @@ steps); a deliberately broken backend is caught and the diverging layer named.""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from conftest import EXAMPLES, ROOT
 
+import spec2net
 from spec2net import equiv
 from spec2net.cli import main
 
@@ -68,8 +71,66 @@ def test_missing_backend_exits_2(monkeypatch, capsys):
 
 
 def test_random_inputs_respect_embedding_range():
-    import spec2net
-
     net = spec2net.load(ROOT / "examples" / "spam.net")
     x = equiv.random_inputs(net.ir, batch=64)["text"]
     assert x.dtype == np.int32 and x.min() >= 0 and x.max() < 10000 and x.max() > 100
+
+
+# -- a shared layer: each call compared with its own counterpart -----------------------------------
+TWICE = """model twice {
+    input left: float32[6]
+    input right: float32[6]
+    shared = Dense(4, activation=tanh)
+    a = shared(left)
+    b = shared(right)
+    output y = Dense(1)(concatenate([a, b]))
+}
+"""
+
+
+class PerturbedCall(equiv.KerasAdapter):
+    """A test double: the generated Keras module with one layer call's line changed to add 0.01,
+    the line found through the module's own line -> node map."""
+
+    def __init__(self, node):
+        self.node = node
+
+    def run(self, net, inputs, weights, module=None):
+        module = net.generate("keras")
+        target = next(n for n in net.ir.nodes if n.layer.name == self.node[0] and n.call_index == self.node[1])
+        [line] = [k for k, n in module.line_nodes.items() if n is target]
+        lines = module.source.split("\n")
+        assert lines[line - 1].strip().endswith(")"), lines[line - 1]
+        lines[line - 1] += " + 0.01"
+        return super().run(net, inputs, weights, dataclasses.replace(module, source="\n".join(lines)))
+
+
+def test_a_shared_layers_second_call_is_named_with_its_line(keras, monkeypatch, capsys, tmp_path):
+    spec = tmp_path / "twice.net"
+    spec.write_text(TWICE)
+    monkeypatch.setitem(equiv.ADAPTERS, "broken", PerturbedCall(("dense", 1)))
+    rc = main(["equiv", str(spec), "--backends", "numpy,broken"])
+    out = capsys.readouterr().out
+    assert rc == 1, out
+    assert "first diverging layer: 'dense' (Dense, call 2 of 2) at " in out and "twice.net:6 " in out, out
+
+    net = spec2net.load(spec)
+    x, w = equiv.random_inputs(net.ir), equiv.perturbed_weights(net.ir)
+    _, ref = equiv.NumpyAdapter().run(net, x, w)
+    _, got = PerturbedCall(("dense", 1)).run(net, x, w)
+    first, second = net.ir.layers[0].nodes
+    assert set(got) == set(ref) == {t for n in net.ir.nodes for t in n.outputs}
+    assert equiv.diff(got[first.outputs[0]], ref[first.outputs[0]])[0] <= 1e-6  # no bogus difference
+    assert abs(equiv.diff(got[second.outputs[0]], ref[second.outputs[0]])[0] - 0.01) <= 1e-6
+
+
+@pytest.mark.parametrize("stem", ["shared", "multi_output"])
+def test_every_layer_call_agrees_between_numpy_and_keras(keras, stem):
+    net = spec2net.load(ROOT / "examples" / f"{stem}.net")
+    x, w = equiv.random_inputs(net.ir), equiv.perturbed_weights(net.ir)
+    _, ref = equiv.NumpyAdapter().run(net, x, w)
+    _, got = equiv.KerasAdapter().run(net, x, w)
+    tensors = [t for n in net.ir.nodes for t in n.outputs]
+    assert set(got) == set(ref) == set(tensors)  # seq, h and c of one LSTM call included
+    worst = max(equiv.diff(got[t], ref[t])[0] for t in tensors)
+    assert worst <= equiv.tolerance(net.ir), worst
