@@ -189,7 +189,7 @@ def _integral(what, x, expected) -> None:
         bad = np.isfinite(x) & (x != np.round(x))
         if bad.any():
             at = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise DataError(f"{what}: expected {expected} (integers), got {x[at]!r} at index {at}")
+            raise DataError(f"{what}: expected {expected} (integers), got {x[at].item():g} at index {at}")
 
 
 def _finite(what, x) -> None:
