@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from conftest import ROOT
 
 import spec2net
@@ -76,3 +77,49 @@ def test_progress_bar_draws_on_a_terminal_only():
     assert "Epoch 1/2" in text and "Epoch 2/2" in text
     assert "2/2 [==============================]" in text and "loss: " in text and "val_loss: " in text
     assert pipe.getvalue() == ""
+
+
+DIVERGES = "sequential s { input float32[4]; Dense(1); compile { optimizer = sgd(learning_rate=100.0); loss = mse } }"
+
+
+def _diverging(tmp_path):
+    spec = tmp_path / "diverges.net"
+    spec.write_text(DIVERGES + "\n")
+    x = np.random.default_rng(0).normal(size=(40, 4)).astype(np.float32)
+    np.savez(tmp_path / "d.npz", input=x, output=x.sum(1, keepdims=True))
+    return [str(spec), "--data", str(tmp_path / "d.npz"), "--epochs", "5", "--batch-size", "8", "--no-shuffle"]
+
+
+def test_divergence_exits_1_naming_epoch_and_batch_and_writes_nothing(tmp_path, capsys):
+    out, hist = tmp_path / "w.npz", tmp_path / "h.json"
+    assert main(["train", *_diverging(tmp_path), "-o", str(out), "--history", str(hist)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("spec2net train: error: training diverged at epoch 2, batch 4: loss inf; ")
+    assert "--keep-going" in err and "Traceback" not in err
+    assert not out.exists() and not hist.exists()
+
+
+def test_keep_going_trains_on_as_keras_and_writes_strict_json(tmp_path):
+    out, hist = tmp_path / "w.npz", tmp_path / "h.json"
+    assert main(["train", *_diverging(tmp_path), "--keep-going", "-o", str(out), "--history", str(hist)]) == 0
+
+    def refuse(name):
+        raise AssertionError(f"history holds a bare {name}: not JSON")
+
+    history = json.loads(hist.read_text(), parse_constant=refuse)
+    assert history["loss"][0] > 1e10 and history["loss"][1:] == [None] * 4  # inf, then NaN: written null
+    assert out.exists()
+
+
+def test_net_train_raises_non_finite_error_at_the_first_bad_weight():
+    net = spec2net.load(MLP)
+    x = np.random.default_rng(1).normal(size=(16, 4)).astype(np.float32)
+    data = {"input": x, "output": (x[:, :1] > 0).astype(np.float32)}
+    w = net.init_weights(0)
+    w["dense_1/kernel"][0, 0] = np.nan
+    with pytest.raises(spec2net.NonFiniteError) as e:
+        net.train(data, w, epochs=2, batch_size=8)
+    assert (e.value.epoch, e.value.batch) == (1, 1) and isinstance(e.value, spec2net.TrainError)
+    assert "training diverged at epoch 1, batch 1: loss nan; first non-finite: weight 'dense_1/kernel'" in str(e.value)
+    _, history = net.train(data, w, epochs=2, batch_size=8, keep_going=True)  # Keras's way: on to the end
+    assert len(history["loss"]) == 2 and np.isnan(history["loss"]).all()

@@ -46,7 +46,7 @@ def check_finite(loss: float, before: dict, grads: dict, after: dict, epoch: int
     found = ((what, _first_non_finite(list(arrays), arrays)) for what, arrays in
              (("weight", before), ("gradient of", grads), ("updated weight", after)))
     what, key = next(((w, k) for w, k in found if k is not None), (None, None))
-    culprit = f"first non-finite: {what} '{key}'" if key else "weights and gradients finite: overflow in the forward"
+    culprit = f"first non-finite: {what} '{key}'" if key else "weights and gradients finite: overflow in the forward pass or the loss"
     raise NonFiniteError(f"training diverged at {where}: loss {loss}; {culprit} (a lower learning rate or "
                          "gradient clipping may help; keep_going/--keep-going trains on, as Keras does)",
                          epoch + 1, batch + 1)
