@@ -30,10 +30,11 @@ FALLBACK = 8 << 30  # where the machine's memory cannot be read
 WEIGHT_COPIES = {"init": 1, "run": 1, "train": 12}
 ACTIVATION_COPIES = {"init": 0, "run": 2, "train": 5}
 INPUT_COPIES = {"init": 0, "run": 1, "train": 2}
+STEP_COPIES = {"init": 0, "run": 1, "train": 3}
+PER_WEIGHT = 4096  # bytes of Python objects per weight array: its generator, dict entries, views
 # Bytes per element of the float64 scratch that drawing one weight takes beside its float32
-# result (a uniform or normal draw: 8; truncated normal: 14; orthogonal's QR: up to 29).
-DRAW_SCRATCH = {"orthogonal": 32}
-DEFAULT_DRAW_SCRATCH = 16
+# result (measured: a uniform draw or a constant 8, a truncated normal 14, orthogonal's QR 29).
+DRAW_SCRATCH = {"orthogonal": 32, "normal": 20, "": 12}  # by initializer name: the first part it contains
 
 
 def parse_size(text: str) -> int:
@@ -89,17 +90,22 @@ def costs(model: ir.Model, task: str, batch: int, fill: int, itemsize: int = 4) 
     """Bytes each layer needs for ``task`` ("init", "run" or "train") at ``batch`` samples."""
     out = []
     for layer in model.layers:
-        weights = sum(p.size for p in layer.params) * itemsize * WEIGHT_COPIES[task]
-        scratch = max((p.size * DRAW_SCRATCH.get(p.initializer.name, DEFAULT_DRAW_SCRATCH) for p in layer.params),
-                      default=0)
+        weights = sum(p.size * itemsize * WEIGHT_COPIES[task] + PER_WEIGHT for p in layer.params)
+        scratch = max((p.size * _draw_scratch(p.initializer.name) for p in layer.params), default=0)
         elements = sum(_elements(t.type.shape, fill) for node in layer.nodes for t in node.outputs)
-        # A recurrent layer's per-step gates and states: kept for backprop when training, and
-        # computed for every step at once (one GEMM) when running.
+        elements *= ACTIVATION_COPIES[task]
+        # A recurrent layer's per-step gates and states: computed for every step at once (one
+        # GEMM) when running, kept with their gradients for backprop through time when training.
         defn = LAYERS[layer.type]
         elements += sum(defn.step_elements(layer.args, [t.type for t in node.inputs])
-                        * _elements(node.inputs[0].type.shape[:1], fill) for node in layer.nodes)
-        out.append(LayerCost(layer, weights, elements * batch * itemsize * ACTIVATION_COPIES[task], scratch))
+                        * _elements(node.inputs[0].type.shape[:1], fill)
+                        for node in layer.nodes) * STEP_COPIES[task]
+        out.append(LayerCost(layer, weights, elements * batch * itemsize, scratch))
     return out
+
+
+def _draw_scratch(initializer: str) -> int:
+    return next(n for part, n in DRAW_SCRATCH.items() if part in initializer)
 
 
 def input_bytes(model: ir.Model, task: str, batch: int, fill: int, itemsize: int = 4) -> int:
@@ -115,6 +121,14 @@ def _elements(shape, fill: int) -> int:
     return n
 
 
+def estimate(model: ir.Model, task: str, batch: int = 1, fill: int = 1, itemsize: int = 4) -> tuple[int, int]:
+    """``(weights, activations)``: the bytes ``task`` needs at most, weights with what drawing them
+    takes (run and train draw them when none are given), activations with the inputs."""
+    per_layer = costs(model, task, batch, fill, itemsize)
+    weights = sum(c.weights for c in per_layer) + max((c.scratch for c in per_layer), default=0)
+    return weights, sum(c.activations for c in per_layer) + input_bytes(model, task, batch, fill, itemsize)
+
+
 def check(model: ir.Model, task: str, batch: int = 1, fill: int = 1, itemsize: int = 4,
           max_memory: int | None = None, sources: dict | None = None) -> None:
     """Raise SpecError (code ``memory``, at the biggest layer) when ``task`` would exceed
@@ -122,13 +136,10 @@ def check(model: ir.Model, task: str, batch: int = 1, fill: int = 1, itemsize: i
     budget = resolve(max_memory)
     if budget <= 0 or not model.layers:
         return
-    per_layer = costs(model, task, batch, fill, itemsize)
-    # Every task may draw the weights first (run and train without given weights).
-    weights = sum(c.weights for c in per_layer) + max(c.scratch for c in per_layer)
-    activations = sum(c.activations for c in per_layer) + input_bytes(model, task, batch, fill, itemsize)
+    weights, activations = estimate(model, task, batch, fill, itemsize)
     if weights + activations <= budget:
         return
-    big = max(per_layer, key=lambda c: c.total)
+    big = max(costs(model, task, batch, fill, itemsize), key=lambda c: c.total)
     need_gib = -(-(weights + activations) // UNITS["G"])  # rounded up, to suggest a budget that suffices
     parts = f"weights {show_size(weights)}"
     if task != "init":

@@ -139,7 +139,8 @@ def test_init_over_budget_is_refused_before_allocating(monkeypatch):
         net.init_weights(max_memory=100 << 20)
     (d,) = info.value.diagnostics
     assert drawn == [] and d.code == "memory" and (d.span.line, d.span.col) == (4, 14)
-    assert ("init of model 'big' would need about 248.2 MiB (weights 248.2 MiB), over the 100.0 MiB memory "
+    # 248.2 MiB of float32 weights, and 732 MiB while the largest (64M floats) is drawn in float64
+    assert ("init of model 'big' would need about 980.6 MiB (weights 980.6 MiB), over the 100.0 MiB memory "
             "budget; the biggest layer is 'dense_1' (Dense: 248.0 MiB of weights, 0 B of activations); a larger "
             "budget: --max-memory 1G (max_memory= in Python)") == d.message
     assert "output y = Dense(1000000)(h)" in str(info.value)  # the spec line is quoted
@@ -148,20 +149,23 @@ def test_init_over_budget_is_refused_before_allocating(monkeypatch):
 def test_budget_zero_means_no_limit_and_a_big_enough_budget_passes():
     net = spec2net.loads("model m { input x: [3]; output y = Dense(2)(x) }")
     assert net.init_weights(max_memory=0)["dense/kernel"].shape == (3, 2)
-    assert net.init_weights(max_memory=32)["dense/kernel"].shape == (3, 2)  # 8 floats: 32 bytes
+    needed = 4 * 8 + 2 * budget.PER_WEIGHT + 12 * 6  # 8 floats, 2 arrays, drawing the 6 of the kernel
+    assert net.init_weights(max_memory=needed)["dense/kernel"].shape == (3, 2)
     with pytest.raises(spec2net.SpecError):
-        net.init_weights(max_memory=31)
+        net.init_weights(max_memory=needed - 1)
 
 
 def test_run_counts_activations_at_the_batch_size_and_sequence_length():
     net = spec2net.loads("model m { input x: [?, 3]\n output y = SimpleRNN(500, return_sequences=true)(x) }")
     w = net.init_weights(max_memory=0)
     x = np.zeros((50, 40, 3), np.float32)  # batch 50, 40 steps: the `?` counts as 40
-    needed = 4 * (3 * 500 + 500 * 500 + 500) + 4 * 50 * 40 * 500
+    weights = 4 * (3 * 500 + 500 * 500 + 500) + 3 * budget.PER_WEIGHT + 32 * 500 * 500  # orthogonal's QR
+    activations = 4 * 50 * 40 * (2 * 500 + 3 * 500)  # the outputs twice, each step's state and output once
+    needed = weights + activations + 4 * 50 * 40 * 3  # and the inputs
     assert net.run({"x": x}, w, max_memory=needed)["y"].shape == (50, 40, 500)
     with pytest.raises(spec2net.SpecError) as info:
         net.run({"x": x}, w, max_memory=needed - 1)
-    assert "activations 3.8 MiB at batch 50" in str(info.value)
+    assert "activations 19.1 MiB at batch 50" in str(info.value)
     with pytest.raises(spec2net.SpecError):  # float64 runs take twice the bytes
         net.run({"x": x}, w, max_memory=needed, dtype="float64")
 
@@ -172,7 +176,8 @@ def test_train_counts_weights_four_times_and_the_batch_size():
     net = spec2net.loads(text)
     data = {"x": np.zeros((64, 10), np.float32), "y": np.zeros((64, 1000), np.float32)}
     w = net.init_weights()
-    needed = 4 * 4 * (10 * 1000 + 1000) + 3 * 4 * 16 * 1000
+    weights = 12 * 4 * (10 * 1000 + 1000) + 2 * budget.PER_WEIGHT + 12 * 10 * 1000  # 12 copies, drawing
+    needed = weights + 5 * 4 * 16 * 1000 + 2 * 4 * 16 * (10 + 1000)  # 5 of the outputs; inputs and targets
     trained, _ = net.train(data, w, epochs=1, batch_size=16, max_memory=needed)
     assert trained["dense/kernel"].shape == (10, 1000)
     with pytest.raises(spec2net.SpecError, match="train of model 'm'.* at batch 16"):
@@ -185,7 +190,7 @@ def test_cli_refuses_with_a_located_error_and_writes_nothing(tmp_path, capsys):
     out = tmp_path / "w.npz"
     assert main(["init", str(spec), "-o", str(out), "--max-memory", "100M"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"{spec}:4:14: error: init of model 'big' would need about 248.2 MiB")
+    assert err.startswith(f"{spec}:4:14: error: init of model 'big' would need about 980.6 MiB")
     assert "--max-memory 1G" in err and err.rstrip().endswith("^^^^^") and not out.exists()
     assert main(["init", str(spec), "-o", str(out), "--max-memory", "1G"]) == 0
     assert np.load(out)["dense_1/kernel"].shape == (64, 1_000_000)
@@ -214,20 +219,44 @@ def test_cli_rejects_a_bad_size(tmp_path, capsys):
     assert info.value.code == 2 and "expected a size like 512M or 16G, got 'lots'" in capsys.readouterr().err
 
 
-def test_equiv_takes_the_flag_too(tmp_path, capsys, torch):
+@pytest.mark.parametrize(("text", "where"), [
+    (BIG, "4:14: error: run of model 'big' would need about 1011.2 MiB"),
+    # a `?` of 7 steps (equiv's length) by 50M features: 5.6 GB of random inputs, then the outputs
+    ("model m { input x: [?, 50000000]\n output y = Activation(relu)(x) }", "2:13: error: run of model 'm'"),
+])
+def test_equiv_checks_the_budget_before_drawing_inputs(tmp_path, capsys, monkeypatch, text, where):
     spec = tmp_path / "m.net"
-    spec.write_text(BIG)
-    assert main(["equiv", str(spec), "--backends", "numpy,torch", "--max-memory", "10M"]) == 1
-    assert f"{spec}:4:14: error: run of model 'big' would need about 2" in capsys.readouterr().err
+    spec.write_text(text)
+    drawn = []
+    monkeypatch.setattr("spec2net.equiv.random_inputs", lambda *a: drawn.append(a))
+    assert main(["equiv", str(spec), "--backends", "numpy,torch", "--max-memory", "500M"]) == 1
+    assert capsys.readouterr().err.startswith(f"{spec}:{where}") and drawn == []
+
+
+@pytest.mark.parametrize("argv", [["--batch", "-1"], ["--batch", "0"], ["--seed", "-1"], ["--train", "-3"],
+                                  ["--max-memory", "0.1"], ["--max-memory", "0.0001K"]])
+def test_equiv_arguments_out_of_range_are_usage_errors(tmp_path, capsys, argv):
+    spec = tmp_path / "m.net"
+    spec.write_text("model m { input x: [3]; output y = Dense(2)(x) }")
+    with pytest.raises(SystemExit) as info:
+        main(["equiv", str(spec), "--backends", "numpy,torch", *argv])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and f"argument {argv[0]}: " in err and "agree" not in err
 
 
 def test_training_a_recurrent_layer_counts_every_step():
     net = spec2net.loads('model m { input x: [?, 3]\n output y = LSTM(100)(x)\n'
                          ' compile { loss = "mse"; optimizer = "sgd" } }')
     x = np.zeros((8, 50, 3), np.float32)  # 50 steps, 8 samples
-    weights = 4 * 4 * (3 * 400 + 100 * 400 + 400)
-    steps = 3 * 4 * 8 * (100 + 50 * (4 + 2) * 100)  # the output, then gates, state and output per step
-    net.check_memory("train", {"x": x}, batch=8, max_memory=weights + steps)
+    floats = 3 * 400 + 100 * 400 + 400
+    drawing = 3 * budget.PER_WEIGHT + 32 * 100 * 400  # the orthogonal recurrent kernel's QR
+    steps = 4 * 8 * 50 * (4 + 2) * 100  # gates, state and output per step
+    data = 4 * 8 * (50 * 3 + 100)  # inputs and targets
+    train = 12 * 4 * floats + drawing + 5 * 4 * 8 * 100 + 3 * steps + 2 * data
+    net.check_memory("train", {"x": x}, batch=8, max_memory=train)
     with pytest.raises(spec2net.SpecError, match="train of model 'm'"):
-        net.check_memory("train", {"x": x}, batch=8, max_memory=weights + steps - 1)
-    net.check_memory("run", {"x": x}, max_memory=weights // 4 + 4 * 8 * 100)  # a run keeps no steps
+        net.check_memory("train", {"x": x}, batch=8, max_memory=train - 1)
+    run = 4 * floats + drawing + 2 * 4 * 8 * 100 + steps + 4 * 8 * 50 * 3  # each step once, as one GEMM
+    net.check_memory("run", {"x": x}, max_memory=run)
+    with pytest.raises(spec2net.SpecError, match="run of model 'm'"):
+        net.check_memory("run", {"x": x}, max_memory=run - 1)
