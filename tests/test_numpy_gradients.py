@@ -1,87 +1,100 @@
-"""Finite-difference checks (float64) of the NumPy trainer's gradients: every layer,
-activation, merge, loss and regularizer, with masks, states and go_backwards."""
+"""Finite-difference checks (float64) of the NumPy trainer's gradients: every registered layer's
+samples, activation and loss (from the registry), the shared masked recurrent cases, and the
+scenarios that are not a layer sample (dropout masks in a recurrence, returned states, several
+outputs, regularizers)."""
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
-from spec2net.backends.numpy import init_weights
+from numpy_keras_helpers import MASKED, TOKENS, chain_spec, spec_value
+from registry_samples import layer_samples, random_targets
+from spec2net.backends import numpy as nb
 from spec2net.backends.numpy.backprop import loss_and_grads
 
 import spec2net
-from spec2net.registry import canonical
+from spec2net.registry import canonical, canonical_layers
 
-ACTS = list(canonical("activation"))
 SEQ = "input x: float32[4, 3]"
-TOK = "input t: int32[5]\n    e = Embedding(6, 3, mask_zero=true)(t)"
+COMPILE = "    compile {{ optimizer = sgd; {extra}loss = {loss} }}\n}}\n"
+STEPS = 3  # the length of a `?` dimension in the data
 
-# (id, body lines, loss): the body ends by binding `y`, the output.
-CASES = [(f"dense-{a}", "input x: float32[3]\n    y = Dense(4, activation=" + a + ")(x)", "mse") for a in ACTS] + [
-    ("dense-rank3", SEQ + "\n    y = Dense(2, activation=tanh)(x)", "mse"),
-    ("embedding", "input t: int32[5]\n    e = Embedding(6, 3)(t)\n    y = Dense(2)(e)", "mse"),
-    ("dropout", "input x: float32[6]\n    h = Dense(5)(x)\n    y = Dropout(0.4)(h)", "mse"),
-    ("activation", "input x: float32[3]\n    h = Dense(4)(x)\n    y = Activation(gelu)(h)", "mse"),
-    ("leaky", "input x: float32[3]\n    h = Dense(4)(x)\n    y = LeakyReLU(0.1)(h)", "mse"),
-    ("flatten-reshape", SEQ + "\n    h = Flatten()(x)\n    h = Dense(6)(h)\n    y = Reshape((3, 2))(h)", "mse"),
-    ("batchnorm", "input x: float32[4]\n    h = Dense(3)(x)\n    y = BatchNormalization(momentum=0.5)(h)", "mse"),
-    ("batchnorm-axis1", SEQ + "\n    y = BatchNormalization(axis=1, center=false)(x)", "mse"),
-    ("layernorm", SEQ + "\n    h = Dense(5)(x)\n    y = LayerNormalization(axis=[1, 2])(h)", "mse"),
-    ("layernorm-unsorted", SEQ + "\n    h = Dense(5)(x)\n    y = LayerNormalization(axis=[-1, 1])(h)", "mse"),
-    ("concatenate", ("input a: float32[3]\n    input b: float32[2]\n    h = Dense(2)(a)\n"
-                    "    y = concatenate([h, b, a])"), "mse"),
-] + [(f"merge-{m}", "input a: float32[3]\n    input b: float32[3]\n    h = Dense(3)(a)\n"
-                    f"    y = {m}([h, b, a])" if m != "subtract" else
-      "input a: float32[3]\n    input b: float32[3]\n    h = Dense(3)(a)\n    y = subtract([h, b])", "mse")
-     for m in ("add", "subtract", "multiply", "average", "maximum", "minimum")]
-for _rnn in ("SimpleRNN", "LSTM", "GRU"):
-    CASES += [
-        (f"{_rnn}-last", SEQ + f"\n    y = {_rnn}(3)(x)", "mse"),
-        (f"{_rnn}-seq-back", SEQ + f"\n    y = {_rnn}(2, return_sequences=true, go_backwards=true)(x)", "mse"),
-        (f"{_rnn}-state", SEQ + f"\n    s = {_rnn}(2, return_sequences=true, return_state=true, use_bias=false)"
-                                f"\n    o = s(x)\n    y = Dense(2)(x)", "mse"),
-        (f"{_rnn}-mask", TOK + f"\n    h = {_rnn}(2, return_sequences=true)(e)\n    y = {_rnn}(3)(h)", "mse"),
-        (f"{_rnn}-mask-back", TOK + f"\n    y = {_rnn}(3, go_backwards=true, activation=relu)(e)", "mse"),
-    ]
-CASES += [
-    ("LSTM-states-out", SEQ + "\n    q, h, c = LSTM(3, return_state=true)(x)\n    y = concatenate([q, h, c])", "mse"),
+
+def _sample_spec(layer: str, args: dict, inputs: list) -> str:
+    """The sample's layer on its inputs, each float input through a Dense first (so that a layer
+    without weights still sends its gradient somewhere checked); every output gets mse."""
+    defn = canonical_layers()[layer]
+    lines, fed = ["model m {"], []
+    for i, (dtype, shape) in enumerate(inputs):
+        lines.append(f"    input x{i}: {dtype}[{', '.join('?' if d is None else str(d) for d in shape)}]")
+        if dtype.startswith("float"):
+            lines.append(f"    p{i} = Dense({shape[-1]})(x{i})")
+        fed.append(f"p{i}" if dtype.startswith("float") else f"x{i}")
+    kw = ", ".join(f"{k}={spec_value(v)}" for k, v in args.items())
+    filled = {**{a.name: a.default for a in defn.args}, **args}
+    outs = [f"o{k}" for k in range(defn.n_outputs(filled))]
+    call = f"{defn.auto_name}([{', '.join(fed)}]{', ' + kw if kw else ''})" if defn.merge else f"{layer}({kw})({fed[0]})"
+    lines += [f"    {', '.join(outs)} = {call}"] + [f"    output {o}" for o in outs]
+    return "\n".join(lines) + "\n" + COMPILE.format(extra="", loss="mse")
+
+
+def _spec(body: str, loss: str, outputs=("y",)) -> str:
+    extra = "loss_weights = {y: 0.7, z: 1.5}; " if len(outputs) > 1 else ""
+    outs = "".join(f"    output {o}\n" for o in outputs)
+    return f"model m {{\n    {body}\n{outs}" + COMPILE.format(extra=extra, loss=loss)
+
+
+def _with_compile(spec: str, loss: str) -> str:
+    return spec.rsplit("}", 1)[0] + COMPILE.format(extra="", loss=loss)
+
+
+def _loss_cases():
+    """Each registered loss on the activation whose logits Keras reads (or linear), from logits
+    where it takes them, and a class loss on sigmoid probabilities (the clipped path)."""
+    out = []
+    for name, entry in canonical("loss").items():
+        takes_logits = any(a.name == "from_logits" for a in entry.args)
+        pairs = [(name, entry.logits_of or "linear")]
+        pairs += [(f"{name}(from_logits=true)", "linear")] if takes_logits else []
+        pairs += [(name, "sigmoid")] if entry.class_axis else []
+        out += [(f"loss-{loss}-{act}", _spec(f"input x: float32[3]\n    y = Dense(4, activation={act})(x)", loss), None)
+                for loss, act in pairs]
+    return out
+
+
+# (id, spec, fixed inputs or None)
+CASES = [(f"layer-{p.id}", _sample_spec(*p.values), None) for p in layer_samples()]
+CASES += [(f"dense-{a}", _spec(f"input x: float32[3]\n    y = Dense(4, activation={a})(x)", "mse"), None)
+          for a in canonical("activation")]
+CASES += [(f"masked-{name}", _with_compile(chain_spec([("int32", (6,))], chain), "mse"), {"x0": TOKENS})
+          for name, chain in MASKED.items()]
+CASES += _loss_cases()
+CASES += [(case, _spec(body, loss, outputs), None) for case, body, loss, outputs in [
+    ("LSTM-states-out", SEQ + "\n    q, h, c = LSTM(3, return_state=true)(x)\n    y = concatenate([q, h, c])", "mse",
+     ("y",)),
     ("GRU-states-out", SEQ + "\n    q, h = GRU(3, return_state=true, reset_after=false)(x)\n"
-                             "    y = concatenate([q, h])", "mse"),
-    ("rnn-dropout", SEQ + "\n    y = LSTM(3, dropout=0.3, recurrent_dropout=0.2)(x)", "mse"),
-    ("gru-dropout", SEQ + "\n    y = GRU(3, dropout=0.3, recurrent_dropout=0.2, reset_after=false)(x)", "mse"),
-    ("masked-seq-output", TOK + "\n    y = GRU(2, return_sequences=true)(e)", "mse"),
-]
-LOSSES = [("mae", "linear"), ("binary_crossentropy", "sigmoid"), ("binary_crossentropy(from_logits=true)", "linear"),
-          ("categorical_crossentropy", "softmax"), ("categorical_crossentropy(from_logits=true)", "linear"),
-          ("categorical_crossentropy", "sigmoid"), ("sparse_categorical_crossentropy", "softmax"),
-          ("sparse_categorical_crossentropy(from_logits=true)", "linear"),
-          ("sparse_categorical_crossentropy", "sigmoid")]
-CASES += [(f"loss-{loss}-{act}", f"input x: float32[3]\n    y = Dense(4, activation={act})(x)", loss)
-          for loss, act in LOSSES]
-CASES += [
+                             "    y = concatenate([q, h])", "mse", ("y",)),
+    ("rnn-dropout", SEQ + "\n    y = LSTM(3, dropout=0.3, recurrent_dropout=0.2)(x)", "mse", ("y",)),
+    ("gru-dropout", SEQ + "\n    y = GRU(3, dropout=0.3, recurrent_dropout=0.2, reset_after=false)(x)", "mse", ("y",)),
     ("reg-kernel-bias", ("input x: float32[3]\n    y = Dense(4, kernel_regularizer=l1(0.01), "
-                        "bias_regularizer=l2(0.02), bias_initializer=ones)(x)"), "mse"),
+                        "bias_regularizer=l2(0.02), bias_initializer=ones)(x)"), "mse", ("y",)),
     ("reg-l1l2-activity", ("input x: float32[3]\n    y = Dense(4, kernel_regularizer=l1_l2(l1=0.01, l2=0.03), "
-                          "activity_regularizer=l2(0.05))(x)"), "mse"),
-    ("reg-rnn", SEQ + "\n    y = LSTM(2, recurrent_regularizer=l2(0.1), kernel_regularizer=l1(0.01))(x)", "mse"),
+                          "activity_regularizer=l2(0.05))(x)"), "mse", ("y",)),
+    ("reg-rnn", SEQ + "\n    y = LSTM(2, recurrent_regularizer=l2(0.1), kernel_regularizer=l1(0.01))(x)", "mse",
+     ("y",)),
     ("reg-embedding", ("input t: int32[5]\n    e = Embedding(6, 3, embeddings_regularizer=l2(0.1))(t)\n"
-                      "    y = Dense(1)(e)"), "mse"),
+                      "    y = Dense(1)(e)"), "mse", ("y",)),
     ("two-outputs", ("input x: float32[3]\n    h = Dense(4, activation=tanh)(x)\n    z = Dense(2)(h)\n"
-                    "    y = Dense(3, activation=softmax)(h)"), "{y: categorical_crossentropy, z: mse}"),
-]
+                    "    y = Dense(3, activation=softmax)(h)"), "{y: categorical_crossentropy, z: mse}", ("y", "z")),
+]]
 
 
-def _spec(body: str, loss: str) -> str:
-    out = "    output y"
-    extra = "loss_weights = {y: 0.7, z: 1.5}; " if "z:" in loss else ""
-    if "z:" in loss:
-        out += "\n    output z"
-    return f"model m {{\n    {body}\n{out}\n    compile {{ optimizer = sgd; {extra}loss = {loss} }}\n}}\n"
-
-
-def _data(model, rng, batch=4):
+def _inputs(model, rng, batch=4):
     inputs = {}
     for t in model.inputs:
-        shape = (batch, *t.type.shape)
+        shape = (batch, *(STEPS if d is None else d for d in t.type.shape))
         if t.type.is_float:
             inputs[t.input_name] = rng.normal(size=shape)
         else:
@@ -89,29 +102,24 @@ def _data(model, rng, batch=4):
             ids[:, :2] = 0  # leading padding: masked steps at the start
             ids[1, :] = rng.integers(1, 6, size=shape[1])  # one unpadded row
             inputs[t.input_name] = ids.astype(np.int32)
-    targets = {}
-    for o in model.outputs:
-        shape = (batch, *o.tensor.type.shape)
-        loss = model.compile.loss[o.name].name
-        if loss == "sparse_categorical_crossentropy":
-            targets[o.name] = rng.integers(0, shape[-1], size=(batch, 1))
-        elif loss == "categorical_crossentropy":
-            targets[o.name] = np.eye(shape[-1])[rng.integers(0, shape[-1], size=shape[:-1])]
-        elif loss == "binary_crossentropy":
-            targets[o.name] = (rng.random(shape) > 0.5).astype(np.float64)
-        else:
-            targets[o.name] = rng.normal(size=shape)
-    return inputs, targets
+    return inputs
 
 
-@pytest.mark.parametrize("case,body,loss", CASES, ids=[c[0] for c in CASES])
-def test_gradients_match_finite_differences(case, body, loss):
-    net = spec2net.loads(_spec(body, loss))
-    model = net.ir
-    rng = np.random.default_rng(abs(hash(case)) % 2**32)
+def test_every_registered_layer_activation_and_loss_is_checked():
+    ids = " ".join(c[0] for c in CASES)
+    assert all(f"layer-{name}-" in ids for name in canonical_layers())
+    assert all(f"dense-{a}" in ids for a in canonical("activation"))
+    assert all(f"loss-{name}" in ids for name in canonical("loss"))
+
+
+@pytest.mark.parametrize("case,spec,fixed", CASES, ids=[c[0] for c in CASES])
+def test_gradients_match_finite_differences(case, spec, fixed):
+    model = spec2net.loads(spec).ir
+    rng = np.random.default_rng(zlib.crc32(case.encode()))
     weights = {k: v.astype(np.float64) + rng.normal(scale=0.1, size=v.shape) for k, v in
-               init_weights(model, seed=3).items()}
-    inputs, targets = _data(model, rng)
+               nb.init_weights(model, seed=3).items()}
+    inputs = fixed if fixed is not None else _inputs(model, rng)
+    targets = random_targets(model, nb.run(model, inputs, weights, dtype=np.float64), rng)
 
     def f(w):
         return loss_and_grads(model, w, inputs, targets, seed=11, dtype=np.float64)[0]

@@ -18,10 +18,11 @@ from numpy_keras_helpers import (
     random_inputs,
     random_weights,
 )
+from registry_samples import layer_samples
 from spec2net.backends import numpy as nb
 
 import spec2net
-from spec2net.registry import REGISTRIES, canonical_layers
+from spec2net.registry import canonical
 
 TOL = 1e-5
 DIFFS = DiffTable()
@@ -33,12 +34,7 @@ def _report(request):
     DIFFS.report(request.config, "NumPy interpreter vs Keras, worst |diff| per layer:")
 
 
-def _samples():
-    return [pytest.param(name, args, inputs, id=f"{name}-{i}")
-            for name, defn in canonical_layers().items() for i, (args, inputs) in enumerate(defn.samples)]
-
-
-ACTIVATIONS = sorted(n for n in REGISTRIES["activation"] if n == REGISTRIES["activation"][n].name)
+ACTIVATIONS = sorted(canonical("activation"))
 
 
 
@@ -70,13 +66,12 @@ def _compare(keras, inputs_spec, chain, group, x=None, training=False, tol=TOL):
     return got
 
 
-@pytest.mark.parametrize("layer, args, inputs", _samples())
+@pytest.mark.parametrize("layer, args, inputs", layer_samples())
 def test_layer_inference(keras, layer, args, inputs):
     _compare(keras, inputs, [(layer, args)], layer)
 
 
-@pytest.mark.parametrize("layer, args, inputs", [p for p in _samples()
-                                                  if not (p.values[0] == "Dropout" and p.values[1]["rate"] > 0)])
+@pytest.mark.parametrize("layer, args, inputs", layer_samples(deterministic_only=True))
 def test_layer_training(keras, layer, args, inputs):
     _compare(keras, inputs, [(layer, args)], layer + " (training)", training=True)
 

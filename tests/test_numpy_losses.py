@@ -1,4 +1,5 @@
-"""The NumPy losses and their gradients against real Keras (values and tf.GradientTape)."""
+"""The NumPy losses and their gradients against real Keras (values and tf.GradientTape),
+one case per registered loss (and from logits where it takes them)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,24 @@ import numpy as np
 import pytest
 from spec2net.backends.numpy.losses import LOSSES
 
-from spec2net.registry import REGISTRIES
+from spec2net.registry import REGISTRIES, canonical
 
-CASES = [(name, logits) for name in LOSSES for logits in (False, True) if not (logits and name.startswith("mean"))]
+CASES = [(name, logits) for name, entry in canonical("loss").items()
+         for logits in (False, True) if not logits or any(a.name == "from_logits" for a in entry.args)]
 
 
 def _data(name, rng, from_logits):
+    """(targets of the loss's kind, predictions: probabilities, or logits with ``from_logits``)."""
+    target = REGISTRIES["loss"][name].target
     z = rng.normal(size=(6, 4)).astype(np.float32)
-    if name.startswith("mean"):
+    if target == "real":
         return rng.normal(size=(6, 4)).astype(np.float32), z
-    if name == "binary_crossentropy":
+    if target == "binary":
         p = z if from_logits else 1 / (1 + np.exp(-z))
         return (rng.random((6, 4)) > 0.5).astype(np.float32), p.astype(np.float32)
     p = z if from_logits else np.exp(z) / np.exp(z).sum(-1, keepdims=True)
     labels = rng.integers(0, 4, size=(6,))
-    if name == "sparse_categorical_crossentropy":
+    if target == "class_ids":
         return labels[:, None].astype(np.int32), p.astype(np.float32)
     return np.eye(4, dtype=np.float32)[labels], p.astype(np.float32)
 
@@ -31,7 +35,7 @@ def test_loss_and_gradient_match_keras(keras, name, from_logits):
 
     rng = np.random.default_rng(1)
     y, p = _data(name, rng, from_logits)
-    args = {} if name.startswith("mean") else {"from_logits": from_logits}
+    args = {a.name: from_logits for a in REGISTRIES["loss"][name].args}  # from_logits, where it has one
     kloss = getattr(keras.losses, REGISTRIES["loss"][name].keras_name)(**args)
     pv = tf.Variable(p)
     with tf.GradientTape() as tape:
@@ -43,8 +47,7 @@ def test_loss_and_gradient_match_keras(keras, name, from_logits):
     np.testing.assert_allclose(grad, ref_grad, atol=1e-6, rtol=1e-4)
 
 
-@pytest.mark.parametrize("name,act", [("binary_crossentropy", "sigmoid"), ("categorical_crossentropy", "softmax"),
-                                      ("sparse_categorical_crossentropy", "softmax")])
+@pytest.mark.parametrize("name,act", [(n, e.logits_of) for n, e in canonical("loss").items() if e.logits_of])
 def test_logits_behind_probabilities_match_keras_graph_mode(keras, name, act):
     """Inside tf.function Keras reads the logits behind a sigmoid/softmax output; so do we."""
     import tensorflow as tf

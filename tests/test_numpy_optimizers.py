@@ -7,7 +7,7 @@ import pytest
 from spec2net.backends.numpy.optimizers import Optimizer
 
 from spec2net import ir
-from spec2net.registry import REGISTRIES
+from spec2net.registry import REGISTRIES, canonical
 
 
 def _ref(name, **kw):
@@ -50,3 +50,7 @@ def test_optimizer_matches_keras(keras, name, kw):
     moved = max(float(np.max(np.abs(weights[k] - start[k]))) for k in shapes)
     assert moved > 1e-4, "the optimizer did not move the weights"
     assert worst <= 1e-6, f"{name} {kw}: max |numpy - keras| = {worst:.3g}"
+
+
+def test_every_registered_optimizer_is_compared():
+    assert {name for name, _ in CASES} == set(canonical("optimizer"))

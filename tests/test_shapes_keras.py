@@ -10,12 +10,12 @@ A new layer is tested here by being registered with samples.
 from __future__ import annotations
 
 import pytest
+from registry_samples import layer_samples
 
 import spec2net
 from spec2net.registry import canonical_layers
 
-CASES = [pytest.param(name, args, ins, id=f"{name}-{i}")
-         for name, defn in sorted(canonical_layers().items()) for i, (args, ins) in enumerate(defn.samples)]
+CASES = layer_samples()
 
 
 def test_every_layer_has_samples():
