@@ -162,11 +162,13 @@ def test_weights_of_the_wrong_dtype(work, value, accepted, capsys):
             capsys.readouterr().err)
 
 
-@pytest.mark.parametrize("value", [np.full((5, 4), "a"), np.ones((5, 4), np.complex64)])
-def test_inputs_of_the_wrong_dtype(work, value, capsys):
+@pytest.mark.parametrize("value, kind", [(np.full((5, 4), "a"), "strings"),
+                                         (np.ones((5, 4), np.complex64), "complex numbers")])
+def test_inputs_of_the_wrong_dtype(work, value, kind, capsys):
     np.savez(work / "in.npz", x=value)
     assert main(["run", "m.net", "--inputs", "in.npz"]) == 2
-    assert f"input 'x': expected real numbers (float32), got dtype {value.dtype}" in capsys.readouterr().err
+    assert f"in.npz: input 'x': expected float32 real numbers, got {kind} (dtype {value.dtype})" in (
+        capsys.readouterr().err)
 
 
 def test_pickled_inputs_are_refused(work, capsys):

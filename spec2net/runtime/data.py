@@ -70,7 +70,7 @@ SPARSE = ("sparse_categorical_crossentropy",)
 
 def check_data(spec: DataSpec, arrays: dict) -> tuple[dict, dict, int]:
     """Inputs and aligned targets from one dict keyed by input and output names, and the
-    batch size: ``x, y, n = check_data(spec, dict(np.load("data.npz")))``."""
+    batch size: ``x, y, n = check_data(spec, {"x": x, "y": labels})``."""
     missing = [s.name for s in (*spec.inputs, *spec.outputs) if s.name not in arrays]
     if missing:
         raise DataError(f"no array for {_names(missing)} (the model takes inputs {_names(spec.inputs)} and "
