@@ -19,8 +19,8 @@ import sys
 import numpy as np
 
 from . import ir
-
-RECURRENT = ("SimpleRNN", "LSTM", "GRU")
+from .registry import LAYERS, REGISTRIES, LayerDef
+from .registry.functions import LAYER_INITIALIZERS
 
 
 class NumpyAdapter:
@@ -196,7 +196,8 @@ def _as_dict(result, names) -> dict:
 
 
 def random_inputs(model: ir.Model, batch: int = 4, seed: int = 0) -> dict:
-    """Normal floats, and integers in range of every Embedding an integer input feeds."""
+    """Normal floats, and integers in range of every layer with an ``input_dim`` (an Embedding)
+    that an integer input feeds."""
     rng = np.random.default_rng(seed)
     out = {}
     for t in model.inputs:
@@ -204,7 +205,7 @@ def random_inputs(model: ir.Model, batch: int = 4, seed: int = 0) -> dict:
         if t.type.is_float:
             out[t.input_name] = rng.normal(size=shape).astype(t.type.dtype)
         else:
-            dims = [n.layer.args["input_dim"] for n in model.nodes if t in n.inputs and n.layer.type == "Embedding"]
+            dims = [n.layer.args["input_dim"] for n in model.nodes if t in n.inputs and "input_dim" in n.layer.args]
             out[t.input_name] = rng.integers(0, min(dims) if dims else 10, size=shape).astype(t.type.dtype)
     return out
 
@@ -221,22 +222,31 @@ def perturbed_weights(model: ir.Model, seed: int = 0) -> dict:
     for key, p in model.weight_keys():
         if p.name == "moving_variance":
             out[key] = rng.uniform(0.5, 1.5, p.shape).astype(np.float32)
-        elif p.initializer.name in ("zeros", "ones", "constant", "unit_forget_bias"):
+        elif not _random(p.initializer):
             out[key] = (out[key] + rng.standard_normal(p.shape) * 0.1).astype(np.float32)
     return out
 
 
+def _random(init: ir.Ref) -> bool:
+    """An initializer that draws random numbers (it takes a seed); the others (zeros, ones, constant,
+    unit_forget_bias) give constants that a comparison would not see change."""
+    entry = REGISTRIES["initializer"].get(init.name) or LAYER_INITIALIZERS[init.name]
+    return any(a.name == "seed" for a in entry.args)
+
+
 def random_targets(model: ir.Model, batch: int, seed: int = 0) -> dict:
+    """Targets of the kind each output's loss reads (the registry's ``target``): class ids,
+    one-hot rows, 0/1 or real values."""
     rng = np.random.default_rng(seed + 1)
     out = {}
     for o in model.outputs:
         shape = (batch, *[d if d is not None else 7 for d in o.tensor.type.shape])
-        loss = model.compile.loss[o.name].name
-        if loss == "sparse_categorical_crossentropy":
+        target = REGISTRIES["loss"][model.compile.loss[o.name].name].target
+        if target == "class_ids":
             out[o.name] = rng.integers(0, shape[-1], size=(*shape[:-1], 1)).astype(np.int32)
-        elif loss == "categorical_crossentropy":
+        elif target == "one_hot":
             out[o.name] = np.eye(shape[-1], dtype=np.float32)[rng.integers(0, shape[-1], size=shape[:-1])]
-        elif loss == "binary_crossentropy":
+        elif target == "binary":
             out[o.name] = (rng.random(shape) > 0.5).astype(np.float32)
         else:
             out[o.name] = rng.normal(size=shape).astype(np.float32)
@@ -247,9 +257,8 @@ def without_dropout(model: ir.Model) -> ir.Model:
     """A copy whose dropout rates are 0, so training steps are deterministic in every backend."""
     m = copy.deepcopy(model)
     for layer in m.layers:
-        for key in ("rate", "dropout", "recurrent_dropout"):
-            if key in layer.args:
-                layer.args[key] = 0.0
+        for key in LAYERS[layer.type].dropout_args:
+            layer.args[key] = 0.0
     return m
 
 
@@ -262,7 +271,8 @@ def diff(x, y) -> tuple[float, float]:
 
 
 def tolerance(model: ir.Model) -> float:
-    return 1e-4 if any(layer.type in RECURRENT for layer in model.layers) else 1e-5
+    """The widest of the model's layers' tolerances (the registry's; 1e-4 for a recurrence)."""
+    return max((LAYERS[layer.type].tolerance for layer in model.layers), default=LayerDef.tolerance)
 
 
 def first_divergence(model: ir.Model, ref: dict, other: dict, tol: float):
