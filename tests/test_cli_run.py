@@ -85,3 +85,20 @@ def test_run_with_foreign_weights_names_the_keys(tmp_path, tokens, capsys):
     assert main(["run", SPAM, "--inputs", str(tokens), "--weights", str(w)]) == 2
     err = capsys.readouterr().err
     assert "missing embedding/embeddings (shape (10000, 32))" in err and "unexpected dense_1/kernel" in err
+
+
+@pytest.mark.parametrize("bad, message", [
+    (10000, "in.npz: input 'text': token ids (Embedding input_dim=10000) must lie in [0, 10000), got 10000 at index (1, 7)"),
+    (-1, "in.npz: input 'text': token ids (Embedding input_dim=10000) must lie in [0, 10000), got -1 at index (1, 7)"),
+])
+def test_run_refuses_token_ids_outside_the_vocabulary(tmp_path, bad, message, capsys):
+    """TensorFlow refuses them too; NumPy used to fail with an internal IndexError or wrap around."""
+    ids = np.random.default_rng(0).integers(1, 10000, size=(3, 100), dtype=np.int32)
+    ids[1, 7] = bad
+    np.savez(tmp_path / "in.npz", text=ids)
+    for command in (["run"], ["predict", "-o", str(tmp_path / "out.npz"), "--weights", str(tmp_path / "w.npz")]):
+        assert main(["init", SPAM, "-o", str(tmp_path / "w.npz")]) == 0
+        assert main([*command, SPAM, "--inputs", str(tmp_path / "in.npz")]) == 2
+        err = capsys.readouterr().err
+        assert err.endswith(f"{message} (1 out of range)\n") and "internal error" not in err
+    assert not (tmp_path / "out.npz").exists()
