@@ -134,20 +134,30 @@ def atomic_write_many(outputs: list) -> None:
     with removing_temporaries():
         try:
             for path, data in outputs:
-                path = Path(os.path.realpath(path))
                 raw = data.encode("utf-8") if isinstance(data, str) else data
-                tmp, fd = _create_temp(path)
-                temps.append((tmp, path))
-                _LIVE.add(tmp)
-                with os.fdopen(fd, "wb") as f:
-                    f.write(raw)
+                with _naming(path):
+                    tmp, fd = _create_temp(Path(os.path.realpath(path)))
+                    temps.append((tmp, path))
+                    _LIVE.add(tmp)
+                    with os.fdopen(fd, "wb") as f:
+                        f.write(raw)
             for tmp, path in temps:
-                os.replace(tmp, path)
+                with _naming(path):
+                    os.replace(tmp, os.path.realpath(path))
                 _LIVE.discard(tmp)
         except BaseException:
             for tmp, _ in temps:
                 _remove(tmp)
             raise
+
+
+@contextlib.contextmanager
+def _naming(path):
+    """An OSError names the output, not its temporary file: ``e.filename`` is what the user gave."""
+    try:
+        yield
+    except OSError as e:
+        raise OSError(e.errno, e.strerror or str(e), os.fspath(path)) from None
 
 
 def _create_temp(path: Path) -> tuple[str, int]:

@@ -7,7 +7,7 @@ import sys
 
 from ..budget import resolve
 from ..cli import UsageError, add_memory_option, add_spec_options, load_net
-from ..fileio import atomic_write_many, check_output_paths
+from ..fileio import atomic_write_many, check_output_paths, shown
 from ..weights import WeightsError, load_weights, weights_bytes, weights_format
 from .datafiles import blaming, strict_json
 from .run import _load_inputs
@@ -90,5 +90,5 @@ def run(args) -> int:
     try:
         atomic_write_many(outputs)
     except OSError as e:
-        raise UsageError(f"cannot write {e.filename or 'the outputs'}: {e.strerror or e}") from None
+        raise UsageError(f"{shown(e.filename or 'the outputs')}: cannot write: {e.strerror or e}") from None
     return 0
