@@ -9,6 +9,7 @@ from . import ir
 from . import messages as M
 from .args import Reported
 from .diagnostics import diag, suggest
+from .registry import REGISTRIES
 from .registry.types import Arg, ArgError, Bool, FCall, Float, Int
 from .values import ERR, DictVal
 
@@ -16,8 +17,6 @@ COMPILE_KEYS = ("optimizer", "loss", "loss_weights", "metrics")
 FIT_ARGS = (Arg("epochs", Int(1), 1), Arg("batch_size", Int(1), 32),
             Arg("validation_split", Float(0, 1, hi_open=True, what="a fraction in [0, 1)"), 0.0),
             Arg("shuffle", Bool(), True))
-# Losses that read a class axis: they cannot fit an output whose last dim is 1.
-CLASS_LOSSES = ("categorical_crossentropy", "sparse_categorical_crossentropy")
 # Keras 3's optimizers take at most one of these (BaseOptimizer.__init__ raises a ValueError).
 CLIPS = ("clipnorm", "clipvalue", "global_clipnorm")
 
@@ -122,7 +121,8 @@ def _weights(b, entry, outs):
 
 def _loss_fits(b, loss: ir.Ref, out: ir.Output, span) -> bool:
     t = out.tensor.type
-    if loss.name in CLASS_LOSSES and (not t.shape or t.shape[-1] == 1):
+    # a loss that reads a class axis (the registry's class_axis) cannot fit an output of one unit
+    if REGISTRIES["loss"][loss.name].class_axis and (not t.shape or t.shape[-1] == 1):
         b.diags.append(diag(span, M.LOSS_NEEDS_CLASSES, loss=loss.name, output=out.name, shape=t))
         return False
     if not t.is_float:
