@@ -188,7 +188,7 @@ def _integral(what, x, expected) -> None:
     if x.dtype.kind == "f":
         bad = np.isfinite(x) & (x != np.round(x))
         if bad.any():
-            at = tuple(int(i) for i in np.argwhere(bad)[0])
+            at = _first(bad)
             raise DataError(f"{what}: expected {expected} (integers), got {x[at].item():g} at index {at}")
 
 
@@ -196,7 +196,7 @@ def _finite(what, x) -> None:
     if x.dtype.kind == "f":
         bad = ~np.isfinite(x)
         if bad.any():
-            at = tuple(int(i) for i in np.argwhere(bad)[0])
+            at = _first(bad)
             raise DataError(f"{what}: expected finite values, got {int(bad.sum())} non-finite, the first "
                             f"{float(x[at])} at index {at}")
 
@@ -204,10 +204,15 @@ def _finite(what, x) -> None:
 def _in_range(what, x, bound: int, name: str) -> None:
     bad = (x < 0) | (x >= bound)
     if bad.any():
-        at = tuple(int(i) for i in np.argwhere(bad)[0])
+        at = _first(bad)
         value = x[at].item()
         raise DataError(f"{what}: {name} must lie in [0, {bound}), got {value:g} at index {at} "
                         f"({int(bad.sum())} out of range)")
+
+
+def _first(bad: np.ndarray) -> tuple:
+    """The index of the first True, without listing them all (argwhere on a huge bad array would not fit)."""
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), bad.shape))
 
 
 def _fmt(shape) -> str:
