@@ -31,12 +31,13 @@ ESCAPES = [  # strings that close a literal, a docstring, a comment or a templat
     f"x\\n{PAYLOAD}",
     f"x\\u2028{PAYLOAD}",
 ]
-# Identifiers the spec grammar accepts that are keywords, builtins or names inside the modules.
+# Identifiers the spec grammar accepts that are keywords, builtins or names inside the modules;
+# `__debug__` cannot be assigned at all and `__class__` is a method's class cell.
 NAMES = {
     "model": ["class", "self", "Module", "nn", "None", "__init__"],
-    "input": ["lambda", "self", "torch", "np", "x", "__import__", "inputs", "F"],
+    "input": ["__debug__", "lambda", "self", "torch", "np", "x", "__import__", "inputs", "F"],
     "layer": ["keras", "build_model", "forward", "F", "super", "exec", "1st", "a.b-c", "layers", "load_weights"],
-    "output": ["import", "print", "outputs", "self", "True", "FIT"],
+    "output": ["__class__", "import", "print", "outputs", "self", "True", "FIT"],
 }
 
 
