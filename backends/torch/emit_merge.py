@@ -9,7 +9,7 @@ skipped).
 
 from __future__ import annotations
 
-from .emitter import Emitter, register
+from .emitter import EMITTERS, Emitter
 
 
 def _fold(fn: str, xs: list) -> str:
@@ -83,10 +83,10 @@ class ElementWise(Emitter):
 
 
 for _type, _op in _OPS.items():
-    register(_type)(lambda op=_op: ElementWise(op))
+    EMITTERS.add(ElementWise(_op), _type)
 
 
-@register("Concatenate")
+@EMITTERS.register("Concatenate")
 class Concatenate(Emitter):
     def forward(self, c):
         return [f"{c.outs[0]} = torch.cat([{', '.join(c.ins)}], dim={c.a['axis']})"]

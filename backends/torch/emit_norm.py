@@ -1,13 +1,12 @@
-"""BatchNormalization and LayerNormalization, as the generated file's KerasBatchNorm and
-KerasLayerNorm (Keras's parameter names and shapes; the formulas are in their helper
-snippets)."""
+"""BatchNormalization and LayerNormalization, as the runtime's KerasBatchNorm and
+KerasLayerNorm (Keras's parameter names and shapes; the formulas are in the runtime)."""
 
 from __future__ import annotations
 
 from spec2net.codegen import py_literal
 from spec2net.registry import LAYERS
 
-from .emitter import Emitter, register
+from .emitter import EMITTERS, Emitter
 
 
 def _axes(layer, ins) -> tuple:
@@ -23,24 +22,25 @@ def _geometry(layer, ins):
     return axes, rank, feature, (1,) + view
 
 
+def _options(layer) -> str:
+    """The keyword arguments that differ from the runtime class's defaults, which are Keras's."""
+    a, defaults = layer.args, {a.name: a.default for a in LAYERS[layer.type].args}
+    keys = [k for k in ("momentum", "epsilon", "center", "scale") if k in a and a[k] != defaults[k]]
+    return "".join(f", {k}={py_literal(a[k])}" for k in keys)
+
+
 def _masked(layer) -> bool:
     # any call on a masked input: Keras then weighs the batch moments by the mask
     return any(n.inputs[0].masked for n in layer.nodes)
 
 
-@register("BatchNormalization")
+@EMITTERS.register("BatchNormalization")
 class BatchNormalization(Emitter):
-    def helpers_for(self, layer):
-        return ("batch_norm", "batch_norm_masked") if _masked(layer) else ("batch_norm",)
-
     def module(self, layer, ins):
         axes, rank, feature, view = _geometry(layer, ins)
-        a = layer.args
         reduce = tuple(d for d in range(rank) if d not in axes)
-        cls = "KerasMaskedBatchNorm" if _masked(layer) else "KerasBatchNorm"
-        return (f"{cls}({py_literal(feature)}, {py_literal(reduce)}, {py_literal(view)}, "
-                f"momentum={py_literal(a['momentum'])}, epsilon={py_literal(a['epsilon'])}, "
-                f"center={a['center']}, scale={a['scale']})")
+        cls = "rt.KerasMaskedBatchNorm" if _masked(layer) else "rt.KerasBatchNorm"
+        return f"{cls}({py_literal(feature)}, {py_literal(reduce)}, {py_literal(view)}{_options(layer)})"
 
     def forward(self, c):
         mask = f", {c.mask}" if c.mask else ""
@@ -49,15 +49,11 @@ class BatchNormalization(Emitter):
         return [f"{c.outs[0]} = {mod}({c.ins[0]}{mask})"]
 
 
-@register("LayerNormalization")
+@EMITTERS.register("LayerNormalization")
 class LayerNormalization(Emitter):
-    helpers = ("layer_norm",)
-
     def module(self, layer, ins):
         axes, _, feature, view = _geometry(layer, ins)
-        a = layer.args
-        return (f"KerasLayerNorm({py_literal(feature)}, {py_literal(axes)}, {py_literal(view)}, "
-                f"epsilon={py_literal(a['epsilon'])}, center={a['center']}, scale={a['scale']})")
+        return f"rt.KerasLayerNorm({py_literal(feature)}, {py_literal(axes)}, {py_literal(view)}{_options(layer)})"
 
     def forward(self, c):
         return [f"{c.outs[0]} = {c.mod}({c.ins[0]})"]

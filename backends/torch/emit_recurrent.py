@@ -4,7 +4,7 @@ The parameters always live in torch's nn.RNN/nn.LSTM/nn.GRU (``batch_first``),
 so one weights table serves both paths:
 - fused: the torch module runs the whole sequence, wherever Keras's math is
   what it computes (tanh/sigmoid, GRU reset_after, no recurrent dropout, no mask);
-- step loop (``_rnn_loop``): a masked input (Keras holds the states over masked
+- step loop (the runtime's ``rnn_loop``): a masked input (Keras holds the states over masked
   steps and repeats the previous output, which packed sequences cannot express
   for arbitrary masks), other activations, GRU reset_after=false, recurrent dropout.
 Keras has one bias where torch has two (LSTM, SimpleRNN, GRU reset_after=false):
@@ -15,17 +15,13 @@ from __future__ import annotations
 
 from spec2net.codegen import py_literal
 
-from .emitter import Emitter, Weight, register
+from .emitter import EMITTERS, Emitter, Weight
 from .functions import activation_callable, initializer_call
 
 
 class Recurrent(Emitter):
     torch_module = ""
-    cell = ""  # step helper of the loop path
-    output_suffixes = ("", "_h")
-
-    def suffixes(self, layer):
-        return self.output_suffixes if layer.args["return_state"] else ("",)
+    states = 1  # h; an LSTM has h and c
 
     def fused(self, layer, masked: bool) -> bool:
         a = layer.args
@@ -37,47 +33,39 @@ class Recurrent(Emitter):
 
     def module(self, layer, ins):
         a = layer.args
-        return f"{self.torch_module}({ins[0].shape[-1]}, {a['units']}, bias={a['use_bias']}, batch_first=True)"
+        bias = "" if a["use_bias"] else ", bias=False"  # torch's default is a bias
+        return f"{self.torch_module}({ins[0].shape[-1]}, {a['units']}{bias}, batch_first=True)"
 
-    def setup(self, layer, attr):
+    def setup(self, layer, mod):
         if not self.one_bias(layer):
             return []
-        return ["# Keras has one bias: torch's second one stays zero and out of training",
-                f"self.{attr}.bias_hh_l0.requires_grad_(False).zero_()"]
+        # Keras has one bias: torch's second one stays zero and out of training
+        return [f"{mod}.bias_hh_l0.requires_grad_(False).zero_()  # Keras has one bias"]
 
     def weights(self, layer):
         out = [Weight("kernel", ("weight_ih_l0",), "transpose"),
                Weight("recurrent_kernel", ("weight_hh_l0",), "transpose")]
         return out + ([Weight("bias", ("bias_ih_l0",), "copy")] if layer.args["use_bias"] else [])
 
-    def helpers_for(self, layer):
-        masked = any(n.inputs[0].masked for n in layer.nodes)
-        loop = ("rnn_loop", self.cell) if not all(self.fused(layer, n.inputs[0].masked) for n in layer.nodes) else ()
-        drop = ("sequence_dropout",) if 0 < layer.args["dropout"] < 1 else ()
-        rdrop = ("dropout_mask",) if 0 < layer.args["recurrent_dropout"] < 1 else ()
-        return loop + drop + rdrop + (("rnn_loop",) if masked else ())
-
     def out_mask(self, c, index):
         return c.mask if index == 0 and c.a["return_sequences"] else None
 
     def forward(self, c):
-        a, out = c.a, c.outs[0]
+        a = c.a
         x = c.ins[0]
         if a["go_backwards"]:
             x = f"{x}.flip(1)"
         if 0 < a["dropout"] < 1:
-            x = f"_sequence_dropout({x}, {py_literal(a['dropout'])}, {c.training})"
-        names = [out + s for s in self.output_suffixes]  # output, then the states
+            x = f"rt.sequence_dropout({x}, {py_literal(a['dropout'])}, {c.training})"
         fused = self.fused(c.layer, c.mask is not None)
-        lines = self.fused_lines(c, x, names) if fused else self.loop_lines(c, x, names)
-        return lines
+        return self.fused_lines(c, x, c.outs) if fused else self.loop_lines(c, x, c.outs)
 
     def fused_lines(self, c, x, names):
         out, states = names[0], names[1:]
         if not c.a["return_state"]:
             # torch returns every step's output; Keras's last output is the last of them
             return [f"{out} = {c.mod}({x})[0]" + ("" if c.a["return_sequences"] else "[:, -1]")]
-        seq = f"{out}_seq" if c.a["return_sequences"] else "_"
+        seq = c.temp("seq") if c.a["return_sequences"] else "_"
         st = states[0] if len(states) == 1 else f"({', '.join(states)})"
         return [f"{seq}, {st} = {c.mod}({x})",
                 f"{', '.join(states)} = {', '.join(s + '[0]' for s in states)}  # drop torch's layer axis",
@@ -86,50 +74,49 @@ class Recurrent(Emitter):
     def loop_lines(self, c, x, names):
         a, out, m = c.a, names[0], c.mod
         bias = f"{m}.bias_ih_l0" if a["use_bias"] else "None"
+        xs, h0, step = c.temp("x"), c.temp("h0"), c.temp("step")
         rdrop = "None"
         if 0 < a["recurrent_dropout"] < 1:
-            rdrop = f"_dropout_mask({out}_h0, {py_literal(a['recurrent_dropout'])}, {c.training})"
+            rdrop = f"rt.dropout_mask({h0}, {py_literal(a['recurrent_dropout'])}, {c.training})"
         mask = c.mask or "None"
         if a["go_backwards"] and c.mask:
             mask = f"{c.mask}.flip(1)"
-        n = len(self.output_suffixes) - 1
-        states = ", ".join([f"{out}_h0"] * n) + ("," if n == 1 else "")
-        bound = ", ".join(names[1:]) + ("," if n == 1 else "") if c.a["return_state"] else None
-        call = f"_rnn_loop({out}_step, {out}_x, {mask}, ({states}), {a['return_sequences']})"
-        return [f"{out}_x = F.linear({x}, {m}.weight_ih_l0, {bias})  # every step's input projection at once",
-                f"{out}_h0 = {out}_x.new_zeros({out}_x.shape[0], {a['units']})",
-                f"{out}_step = {self.step_call(c, rdrop)}",
+        states = ", ".join([h0] * self.states) + ("," if self.states == 1 else "")
+        bound = ", ".join(names[1:]) + ("," if self.states == 1 else "") if c.a["return_state"] else None
+        call = f"rt.rnn_loop({step}, {xs}, {mask}, ({states}), {a['return_sequences']})"
+        # every step's input projection at once, then Keras's loop
+        return [f"{xs} = {c.F('linear')}({x}, {m}.weight_ih_l0, {bias})",
+                f"{h0} = {xs}.new_zeros({xs}.shape[0], {a['units']})",
+                f"{step} = {self.step_call(c, rdrop)}",
                 f"{out}, ({bound}) = {call}" if bound else f"{out}, _ = {call}"]
 
     def step_call(self, c, rdrop):
         raise NotImplementedError
 
 
-def _acts(a):
-    return f"{activation_callable(a['activation'])}, {activation_callable(a['recurrent_activation'])}"
+def _acts(c):
+    a = c.a
+    return f"{activation_callable(a['activation'], c.imports)}, {activation_callable(a['recurrent_activation'], c.imports)}"
 
 
-@register("LSTM")
+@EMITTERS.register("LSTM")
 class LSTM(Recurrent):
-    torch_module, cell = "nn.LSTM", "lstm_step"
-    output_suffixes = ("", "_h", "_c")
+    torch_module, states = "nn.LSTM", 2
 
     def initial(self, layer, param):
         if param.initializer.name != "unit_forget_bias":
             return super().initial(layer, param)
         # Keras's unit_forget_bias (the registry's initializer of the bias): the forget gate's quarter starts at one
         u, inner = layer.args["units"], param.initializer.kwargs["bias_initializer"]
-        helper, first = initializer_call(inner, (u,))
-        _, rest = initializer_call(inner, (2 * u,))
-        return helper, f"torch.cat([{first}, torch.ones({u}), {rest}])"
+        return f"torch.cat([{initializer_call(inner, (u,))}, torch.ones({u}), {initializer_call(inner, (2 * u,))}])"
 
     def step_call(self, c, rdrop):
-        return f"_lstm_step({c.mod}.weight_hh_l0, {_acts(c.a)}, {rdrop})"
+        return f"rt.lstm_step({c.mod}.weight_hh_l0, {_acts(c)}, {rdrop})"
 
 
-@register("GRU")
+@EMITTERS.register("GRU")
 class GRU(Recurrent):
-    torch_module, cell = "nn.GRU", "gru_step"
+    torch_module = "nn.GRU"
 
     def fused(self, layer, masked):
         return layer.args["reset_after"] and super().fused(layer, masked)
@@ -149,12 +136,12 @@ class GRU(Recurrent):
 
     def step_call(self, c, rdrop):
         b_hh = f"{c.mod}.bias_hh_l0" if c.a["use_bias"] and c.a["reset_after"] else "None"
-        return f"_gru_step({c.mod}.weight_hh_l0, {b_hh}, {_acts(c.a)}, {c.a['reset_after']}, {rdrop})"
+        return f"rt.gru_step({c.mod}.weight_hh_l0, {b_hh}, {_acts(c)}, {c.a['reset_after']}, {rdrop})"
 
 
-@register("SimpleRNN")
+@EMITTERS.register("SimpleRNN")
 class SimpleRNN(Recurrent):
-    torch_module, cell = "nn.RNN", "simple_rnn_step"
+    torch_module = "nn.RNN"
 
     def fused(self, layer, masked):
         a = layer.args
@@ -162,10 +149,10 @@ class SimpleRNN(Recurrent):
 
     def module(self, layer, ins):
         a = layer.args
-        # the nonlinearity only matters on the fused path, which takes tanh or relu
-        act = a["activation"].name if a["activation"].name == "relu" else "tanh"
-        return (f"nn.RNN({ins[0].shape[-1]}, {a['units']}, nonlinearity={act!r}, bias={a['use_bias']}, "
-                f"batch_first=True)")
+        # the nonlinearity only matters on the fused path, which takes tanh (torch's default) or relu
+        act = ', nonlinearity="relu"' if a["activation"].name == "relu" else ""
+        bias = "" if a["use_bias"] else ", bias=False"
+        return f"nn.RNN({ins[0].shape[-1]}, {a['units']}{act}{bias}, batch_first=True)"
 
     def step_call(self, c, rdrop):
-        return f"_simple_rnn_step({c.mod}.weight_hh_l0, {activation_callable(c.a['activation'])}, {rdrop})"
+        return f"rt.simple_rnn_step({c.mod}.weight_hh_l0, {activation_callable(c.a['activation'], c.imports)}, {rdrop})"

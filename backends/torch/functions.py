@@ -1,16 +1,17 @@
-"""Activations and initializers as torch source: one table entry each, Keras 3's formulas.
+"""Activations, initializers and penalties as torch source: one table entry each, Keras 3's formulas.
 
-An activation is the torch function that computes it (``None`` where it needs an
-argument and is written as an expression instead); an initializer is a call of a
-helper of the generated file on the weight's Keras-layout shape, so fans are
-Keras's fans.
+An activation is the torch function that computes it (``None`` where it needs an argument and is
+written as an expression instead); an initializer is a call of the runtime on the weight's
+Keras-layout shape, so fans are Keras's fans; the argument values (leaky_relu's slope, the
+variance-scaling factors) come from the IR and the registry, written as literals.
 """
 
 from __future__ import annotations
 
 from spec2net.codegen import py_literal
+from spec2net.registry import REGISTRIES
 
-# name -> torch callable; Keras's defaults written out (exact erf GELU, softmax over the last axis).
+# name -> torch callable (exact erf GELU, softmax over the last axis, as Keras 3)
 ACTIVATIONS = {
     "linear": None,
     "relu": "torch.relu",
@@ -34,57 +35,52 @@ _EXPRESSIONS = {
 }
 
 
-def activation_expr(ref, x: str) -> str:
-    """``activation_expr(Ref("activation", "relu"), "h")`` -> ``"torch.relu(h)"``."""
+def activation_expr(ref, x: str, imports: set) -> str:
+    """``activation_expr(Ref("activation", "relu"), "h", set())`` -> ``"torch.relu(h)"``; adds
+    ``"F"`` to ``imports`` where the source uses torch.nn.functional."""
     fn = ACTIVATIONS[ref.name]
-    return f"{fn}({x})" if fn else _EXPRESSIONS[ref.name].format(x=x, **{k: py_literal(v) for k, v in ref.args})
+    src = f"{fn}({x})" if fn else _EXPRESSIONS[ref.name].format(x=x, **{k: py_literal(v) for k, v in ref.args})
+    if src.startswith("F."):
+        imports.add("F")
+    return src
 
 
-def activation_callable(ref) -> str:
+def activation_callable(ref, imports: set) -> str:
     """A callable for the step loops: ``torch.tanh``, or a lambda for the written-out ones."""
     fn = ACTIVATIONS[ref.name]
-    return fn or f"lambda v: {activation_expr(ref, 'v')}"
+    if fn and fn.startswith("F."):
+        imports.add("F")
+    return fn or f"lambda v: {activation_expr(ref, 'v', imports)}"
 
 
-# name -> (helper the generated file needs, format of the call with {shape}, {g} and the ref's args)
-_VS = "_variance_scaling({shape}, {scale}, {mode!r}, {dist!r}, {g})"
-_VARIANCE_SCALING = {
-    "glorot_uniform": (1.0, "fan_avg", "uniform"), "glorot_normal": (1.0, "fan_avg", "truncated_normal"),
-    "he_uniform": (2.0, "fan_in", "uniform"), "he_normal": (2.0, "fan_in", "truncated_normal"),
-    "lecun_uniform": (1.0, "fan_in", "uniform"), "lecun_normal": (1.0, "fan_in", "truncated_normal"),
-}
+# name -> format of a runtime call with {shape}, {g} and the ref's args (variance scaling aside)
 _INITIALIZERS = {
-    "zeros": ("", "torch.zeros({shape})"),
-    "ones": ("", "torch.ones({shape})"),
-    "constant": ("", "torch.full({shape}, {value})"),
-    "random_uniform": ("init_random", "_random_uniform({shape}, {minval}, {maxval}, {g})"),
-    "random_normal": ("init_random", "_random_normal({shape}, {mean}, {stddev}, {g})"),
-    "truncated_normal": ("init_random", "_truncated_normal({shape}, {mean}, {stddev}, {g})"),
-    "orthogonal": ("init_orthogonal", "_orthogonal({shape}, {gain}, {g})"),
-    "identity": ("", "{gain} * torch.eye(*{shape})"),
+    "zeros": "torch.zeros({shape})",
+    "ones": "torch.ones({shape})",
+    "constant": "torch.full({shape}, {value})",
+    "random_uniform": "rt.random_uniform({shape}, {minval}, {maxval}, {g})",
+    "random_normal": "rt.random_normal({shape}, {mean}, {stddev}, {g})",
+    "truncated_normal": "rt.truncated_normal({shape}, {mean}, {stddev}, {g})",
+    "orthogonal": "rt.orthogonal({shape}, {gain}, {g})",
+    "identity": "{gain} * torch.eye(*{shape})",
 }
 
 
-def initializer_call(ref, shape: tuple) -> tuple[str, str]:
-    """(helper name or "", source of a call drawing a tensor of ``shape``).
+def initializer_call(ref, shape: tuple) -> str:
+    """Source of a call drawing a tensor of ``shape`` (Keras's layout).
 
     >>> from spec2net.ir import Ref
     >>> initializer_call(Ref("initializer", "zeros"), (3,))
-    ('', 'torch.zeros((3,))')
+    'torch.zeros((3,))'
     """
     args = {k: py_literal(v) for k, v in ref.args}
     # an initializer's own seed makes that weight reproducible by itself, as Keras's does
-    g = f"_generator({args['seed']})" if ref.kwargs.get("seed") is not None else "g"
-    if ref.name in _VARIANCE_SCALING:
-        scale, mode, dist = _VARIANCE_SCALING[ref.name]
-        return "init_variance_scaling", _VS.format(shape=py_literal(shape), scale=scale, mode=mode, dist=dist, g=g)
-    helper, fmt = _INITIALIZERS[ref.name]
-    return helper, fmt.format(shape=py_literal(tuple(shape)), g=g, **args)
-
-
-# name -> terms of Keras's penalty on a tensor {x}: l1 * sum(|x|), l2 * sum(x ** 2), no 1/2
-_REGULARIZER_TERMS = {"l1": ("l1",), "l2": ("l2",), "l1_l2": ("l1", "l2")}
-_TERM = {"l1": "{c} * {x}.abs().sum()", "l2": "{c} * {x}.square().sum()"}
+    g = f"rt.generator({args['seed']})" if ref.kwargs.get("seed") is not None else "g"
+    scaling = REGISTRIES["initializer"][ref.name].variance_scaling
+    if scaling:
+        scale, mode, dist = scaling
+        return f"rt.variance_scaling({py_literal(tuple(shape))}, {scale}, {py_literal(mode)}, {py_literal(dist)}, {g})"
+    return _INITIALIZERS[ref.name].format(shape=py_literal(tuple(shape)), g=g, **args)
 
 
 def regularizer_expr(ref, xs) -> str:
@@ -92,9 +88,7 @@ def regularizer_expr(ref, xs) -> str:
 
     >>> from spec2net.ir import Ref
     >>> regularizer_expr(Ref("regularizer", "l2", (("l2", 0.01),)), ["w"])
-    '0.01 * w.square().sum()'
+    'rt.regularization([w], l2=0.01)'
     """
-    a = ref.kwargs
-    # like Keras's L1L2, a zero factor adds no term at all
-    terms = [_TERM[t].format(c=py_literal(a[t]), x=x) for t in _REGULARIZER_TERMS[ref.name] if a[t] for x in xs]
-    return " + ".join(terms) if terms else "0.0"
+    factors = ", ".join(f"{k}={py_literal(v)}" for k, v in ref.args if v)  # a zero factor adds no term
+    return f"rt.regularization([{', '.join(xs)}], {factors})" if factors else "0.0"

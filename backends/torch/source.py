@@ -1,44 +1,45 @@
-"""The torch backend's driver: names, per-layer emitters, templates -> one module's source.
+"""The torch backend's driver: IR -> one module's source, as torch.fx's codegen does it.
 
-The driver walks the IR once; everything layer-specific comes from EMITTERS
-(``emit_*.py``), everything about layout of the file from the ``*.j2`` templates.
+The driver walks the IR once; everything layer-specific comes from EMITTERS (``emit_*.py``),
+the layout of the file from ``module.py.j2``, and everything the module runs that is not
+specific to the spec from ``spec2net.runtime.torch``, which the module imports (or, with
+``standalone``, carries pasted in: ``standalone.py``). Names come from one ``codegen.Namer``
+keyed by IR object, starting from the spec's own binding names (``seq, h, c = LSTM(...)``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from importlib import resources
 
 import jinja2
 
 from spec2net import ir
-from spec2net.codegen import comment_text, doc_text, header, py_literal, safe_identifier, spec_file_name
+from spec2net.codegen import (
+    GeneratedModule,
+    Namer,
+    comment_text,
+    doc_text,
+    header,
+    py_literal,
+    spec_file_name,
+)
+from spec2net.pyformat import WIDTH, Seq, render
 from spec2net.registry import LAYERS
 from spec2net.registry.types import REQUIRED
 
-from . import emit_core, emit_merge, emit_norm, emit_recurrent  # noqa: F401  (registration)
-from .emitter import EMITTERS, Call
+from . import emit_core, emit_merge, emit_norm, emit_recurrent  # noqa: F401  (they fill EMITTERS)
+from .emitter import EMITTERS, Application
 from .functions import regularizer_expr
+from .standalone import RUNTIME_NAMES, runtime_source
 from .training import training_context
 
-# nn.Module's own attributes: no layer may take one as its attribute name
-_MODULE_ATTRS = {
-    "training", "forward", "train", "eval", "parameters", "buffers", "children", "modules", "state_dict",
-    "to", "cpu", "cuda", "float", "double", "half", "type", "apply", "zero_grad", "register_buffer",
-    "register_parameter", "register_module", "add_module", "get_submodule", "named_parameters",
-    "named_buffers", "named_modules", "named_children", "requires_grad_", "activity_losses", "extra_repr",
-    "load_state_dict", "share_memory", "compile", "ipu", "xpu", "mtia", "bfloat16", "get_parameter",
-    "get_buffer", "get_extra_state", "set_extra_state", "call_super_init", "dump_patches",
-}
-# module-level names of the generated file: no input or tensor may shadow one
-_GLOBALS = {
-    "np", "torch", "F", "nn", "self", "INPUT_NAMES", "OUTPUT_NAMES", "WEIGHTS", "CONVERSIONS", "INPUT_DTYPES",
-    "TARGET_DTYPES", "KerasBatchNorm", "KerasMaskedBatchNorm", "KerasLayerNorm", "KerasOptimizer", "SGD", "Adam",
-    "RMSprop", "Adagrad",
-}
-# suffixes a tensor's name may get inside the forward method (states, masks, logits, step-loop temporaries)
-_SUFFIXES = ("", "_h", "_c", "_seq", "_x", "_h0", "_step", "_mask", "_logits")
+# the module's own top-level names and imports: no spec name may take one
+MODULE_NAMES = frozenset({
+    "np", "torch", "F", "nn", "rt", "self", "INPUT_NAMES", "OUTPUT_NAMES", "WEIGHTS", "TRAINING", "get_weights",
+    "set_weights", "load_weights", "save_weights", "initial_weights", "build_model", "make_optimizer",
+    "regularization_loss", "compute_loss", "train_step", "fit", "evaluate", "types", "g", "layers",
+})
 
 
 def _env() -> jinja2.Environment:
@@ -72,130 +73,170 @@ def describe(layer: ir.Layer) -> str:
 class Block:
     comment: str
     lines: list = field(default_factory=list)
+    node: ir.Node | None = None  # the IR node the lines compute, for GeneratedModule.line_nodes
 
 
-class _Names:
-    """The forward method's local names; helpers' and tables' names start with ``_`` or are in _GLOBALS."""
+class _Forward:
+    """The forward method: tensor names, masks, imports, one Block per node."""
 
-    def __init__(self, cls: str):
-        self.taken = _GLOBALS | {cls}
+    def __init__(self, model: ir.Model, names: Namer, keys: dict, spec: str):
+        self.model, self.names, self.keys, self.spec = model, names, keys, spec
+        self.mask: dict = {}  # ir.Tensor -> mask name
+        self.imports: set = set()
+        self.outputs = {o.tensor for o in model.outputs}
+        self.output_names = {o.tensor: o.name for o in reversed(model.outputs)}  # the first name of each
+        self.args = [names.name(t, t.input_name) for t in model.inputs]
+        self.blocks: list[Block] = []
+        self._temps: dict = {}
 
-    def tensor(self, name: str) -> str:
-        """A name free together with every suffix the forward method may add to it."""
-        while True:
-            base = safe_identifier(name.lstrip("_") or "t", self.taken)
-            if all(base + s not in self.taken for s in _SUFFIXES[1:]):
-                self.taken.update(base + s for s in _SUFFIXES)
-                return base
-            name = base
+    def temp(self, tensor, suffix: str) -> str:
+        """A unique name for a temporary of ``tensor``: ``seq_mask``, ``seq_x``."""
+        key = self._temps.setdefault((id(tensor), suffix), object())
+        return self.names.name(key, f"{self.names.name(tensor, 't')}_{suffix}")
 
+    def build(self) -> list[Block]:
+        if any(layer.args.get("activity_regularizer") for layer in self.model.layers):
+            self.blocks.append(Block("", ["self.activity_losses = []  # Keras's activity penalties of this call"]))
+        # Keras's layers cast floating inputs to their float32 compute dtype (autocast), as the
+        # NumPy interpreter does; torch would refuse float64 or float16 against float32 weights
+        casts = [f"{self.var(t)} = {self.var(t)}.float()" for t in self.model.inputs
+                 if t.type.is_float and t.type.dtype != "float32"]
+        if casts:
+            self.blocks.append(Block("Keras computes in float32", casts))
+        for node in self.model.nodes:
+            self.blocks.append(self.node_block(node))
+        # a masked output carries its Keras mask, as Keras's tensors do (_keras_mask): Keras
+        # weighs that output's loss by it, and the runtime's losses read it there
+        masked = [t for t in dict.fromkeys(o.tensor for o in self.model.outputs) if t in self.mask]
+        if masked:
+            self.blocks.append(Block("the outputs' Keras masks",
+                                     [f"{self.var(t)}.keras_mask = {self.mask[t]}" for t in masked]))
+        return self.blocks
 
-def build_source(model: ir.Model) -> str:
-    """The generated PyTorch module for ``model``: ``build_source(spec2net.load("mlp.net").ir)``."""
-    cls = safe_identifier(camel_case(model.name), set(_GLOBALS))
-    names, taken_attrs = _Names(cls), set(_MODULE_ATTRS)
-    spec = doc_text(spec_file_name(model.file))  # the file's name is the user's text: it must not end the docstring
-    helpers = {"generator": None}
-    attrs = {layer: safe_identifier(layer.name, taken_attrs) for layer in model.layers}
-    var, mask = {}, {}  # ir.Tensor -> source name; ir.Tensor -> mask name
-    args = []
-    for t in model.inputs:
-        var[t] = names.tensor(t.input_name)
-        args.append(var[t])
-    outputs = {o.tensor for o in model.outputs}
+    def var(self, tensor) -> str:
+        return self.names.name(tensor, tensor.name or "t")
 
-    init = []
-    for layer in model.layers:
-        emitter = EMITTERS[layer.type]
-        helpers.update(dict.fromkeys(emitter.helpers_for(layer)))
-        made = emitter.module(layer, [t.type for t in layer.nodes[0].inputs])
-        if made is None:
-            continue
-        block = Block(comment_text(f"{spec}:{layer.span.line}: {layer.name} = {describe(layer)}"))
-        block.lines.append(f"self.{attrs[layer]} = {made}")
-        block.lines += emitter.setup(layer, attrs[layer])
-        init.append(block)
-
-    activity = any(layer.args.get("activity_regularizer") for layer in model.layers)
-    forward = [Block("", ["self.activity_losses = []  # Keras's activity penalties of this call"])] if activity else []
-    # Keras's layers cast floating inputs to their float32 compute dtype (autocast), as the
-    # NumPy interpreter does; torch would refuse float64 or float16 against float32 weights
-    casts = [f"{var[t]} = {var[t]}.float()" for t in model.inputs if t.type.is_float and t.type.dtype != "float32"]
-    if casts:
-        forward.append(Block("Keras computes in float32", casts))
-    for node in model.nodes:
+    def node_block(self, node: ir.Node) -> Block:
         layer, emitter = node.layer, EMITTERS[node.layer.type]
         stem = layer.name if node.call_index == 0 else f"{layer.name}_{node.call_index}"
-        out = names.tensor(stem)
-        c = Call(node, f"self.{attrs[layer]}", [var[t] for t in node.inputs], [],
-                 [mask.get(t) for t in node.inputs], keep_logits=any(t in outputs for t in node.outputs))
-        c.outs = [out + s for s in emitter.suffixes(layer)]
-        block = Block(comment_text(f"{spec}:{node.span.line}: {describe(layer)}"), emitter.forward(c))
+        outs = [self.names.name(t, t.name or self.output_names.get(t) or stem) for t in node.outputs]
+        c = Application(node, f"layers[{py_literal(self.keys[layer])}]", [self.var(t) for t in node.inputs],
+                        outs, [self.mask.get(t) for t in node.inputs], lambda s: self.temp(node.outputs[0], s),
+                        self.imports, keep_logits=any(t in self.outputs for t in node.outputs))
+        binding = f"{', '.join(t.name for t in node.outputs if t.name)} = " if any(t.name for t in node.outputs) else ""
+        block = Block(comment_text(f"{self.spec}:{node.span.line}: {binding}{describe(layer)}"), emitter.forward(c),
+                      node)
         for i, t in enumerate(node.outputs):
-            var[t] = c.outs[i]
             m = emitter.out_mask(c, i) if t.masked else None
             if m is not None and not m.isidentifier():
-                block.lines.append(f"{c.outs[i]}_mask = {m}")
-                m = f"{c.outs[i]}_mask"
+                name = self.temp(t, "mask")
+                block.lines.append(f"{name} = {m}")
+                m = name
             if m is not None:
-                mask[t] = m
+                self.mask[t] = m
         reg = layer.args.get("activity_regularizer")
         if reg is not None:
             # Keras divides an activity penalty by the batch size
-            block.lines += [f"self.activity_losses.append(({regularizer_expr(reg, [o])}) / {o}.shape[0])"
-                            for o in c.outs]
-        forward.append(block)
+            block.lines += [f"self.activity_losses.append({regularizer_expr(reg, [o])} / {o}.shape[0])" for o in outs]
+        return block
 
-    # a masked output carries its Keras mask, as Keras's tensors do (_keras_mask): Keras
-    # weighs that output's loss by it, and compute_loss reads it there
-    masked_outputs = [t for t in dict.fromkeys(o.tensor for o in model.outputs) if t in mask]
-    if masked_outputs:
-        forward.append(Block("the outputs' Keras masks", [f"{var[t]}.keras_mask = {mask[t]}" for t in masked_outputs]))
 
-    weights, inits = _weights(model, attrs, helpers)
-    returns = ", ".join(var[o.tensor] for o in model.outputs)
+def build_source(model: ir.Model, standalone: bool = False) -> GeneratedModule:
+    """The generated PyTorch module for ``model``: ``build_source(spec2net.load("mlp.net").ir).source``.
+
+    ``standalone`` pastes the runtime's files in instead of importing ``spec2net.runtime.torch``.
+    """
+    names = Namer(reserved=MODULE_NAMES | RUNTIME_NAMES)
+    cls = names.name(model, camel_case(model.name))
+    spec = doc_text(spec_file_name(model.file))  # the file's name is the user's text: it must not end the docstring
+    keys = _layer_keys(model)
+    fwd = _Forward(model, names, keys, spec)
+    forward = fwd.build()
+    weights = _weights(model, keys)
     context = {
         "header": header(model, "torch"), "cls": cls, "model": model, "spec": spec,
+        "class_doc": _class_doc(model.name, spec),
         "input_names": py_literal(tuple(t.input_name for t in model.inputs)),
         "output_names": py_literal(tuple(o.name for o in model.outputs)),
-        "args": args, "init": init, "forward": forward, "activity": activity,
-        "returns": returns, "weights": weights, "inits": inits,
-        "conversions": sorted({w["conversion"] for w in weights}),
+        "args": fwd.args, "init": _init_blocks(model, keys, spec), "forward": forward,
+        "activity": any(layer.args.get("activity_regularizer") for layer in model.layers),
+        "returns": ", ".join(fwd.var(o.tensor) for o in model.outputs),
+        "weights": render(Seq("{", "}", tuple((py_literal(w["key"]), w["row"]) for w in weights))),
+        "inits": [_with_comment(f"{py_literal(w['key'])}: {w['init']},", w["init_name"], 8) for w in weights],
+        "functional": "F" in fwd.imports, "runtime": runtime_source() if standalone else None,
     }
-    context.update(training_context(model, attrs, weights, var, helpers))
-    env = _env()
-    context["helpers"] = [_helper(env, h) for h in helpers]
-    template = env.get_template("module.py.j2")
-    # like torch.fx's codegen, import only what the body uses
-    body = template.render(**context, functional=False)
-    source = template.render(**context, functional=re.search(r"\bF\.", body) is not None)
-    return source.rstrip("\n") + "\n"
+    context.update(training_context(model, weights))
+    source = _env().get_template("module.py.j2").render(**context).rstrip("\n") + "\n"
+    return GeneratedModule(source, {id(t): n for t, n in _tensor_names(model, fwd)},
+                           _line_nodes(source, forward))
 
 
-def _helper(env, name: str) -> str:
-    """One helper snippet: a macro of helpers.py.j2 (layers) or losses.py.j2 (training)."""
-    for file in ("helpers.py.j2", "losses.py.j2"):
-        macro = getattr(env.get_template(file).module, name, None)
-        if macro is not None:
-            return str(macro()).strip("\n")
-    raise KeyError(f"no helper snippet {name!r}")
+def _class_doc(name: str, spec: str) -> str:
+    doc = f'"""The model `{doc_text(name)}` of {spec}: train() and eval() act as Keras\'s training=True/False."""'
+    if 4 + len(doc) <= WIDTH:
+        return doc
+    return f'"""The model `{doc_text(name)}` of {spec}.\n\n    train() and eval() act as Keras\'s training=True/False."""'
 
 
-def _weights(model, attrs, helpers):
-    """The WEIGHTS table rows and the initializer call of every Keras weight."""
-    rows, inits = [], []
+def _with_comment(line: str, comment: str, indent: int) -> str:
+    """``line  # comment`` where that fits in the formatter's width, else the line alone."""
+    out = f"{line}  # {comment_text(comment)}"
+    return out if indent + len(out) <= WIDTH else line
+
+
+def _layer_keys(model: ir.Model) -> dict:
+    """Each layer's key in the module's ``layers`` (an rt.LayerDict: any key is safe there)."""
+    keys = Namer()
+    return {layer: keys.name(layer, layer.name) for layer in model.layers}
+
+
+def _init_blocks(model: ir.Model, keys: dict, spec: str) -> list[Block]:
+    blocks = []
+    for layer in model.layers:
+        emitter = EMITTERS[layer.type]
+        made = emitter.module(layer, [t.type for t in layer.nodes[0].inputs])
+        if made is None:
+            continue
+        mod = f"layers[{py_literal(keys[layer])}]"
+        line = _with_comment(f"{mod} = {made}", f"{spec}:{layer.span.line}", 8)
+        block = Block("", [line] + emitter.setup(layer, mod))
+        blocks.append(block)
+    return blocks
+
+
+def _weights(model: ir.Model, keys: dict) -> list[dict]:
+    """Per Keras weight: its WEIGHTS row, its initializer call, and what the training part needs."""
+    rows = []
     for layer in model.layers:
         emitter = EMITTERS[layer.type]
         params = {p.name: p for p in layer.params}
         for w in emitter.weights(layer):
             p = params[w.param]
-            key = layer.name + "/" + p.name
-            tensors = tuple(f"{attrs[layer]}.{t}" for t in w.tensors)
-            rows.append({"key": py_literal(key), "tensors": py_literal(tensors), "conversion": w.conversion,
-                         "shape": py_literal(tuple(p.shape)), "param": p, "paths": tensors, "layer": layer,
+            paths = tuple(f"layers.{keys[layer]}.{t}" for t in w.tensors)
+            rows.append({"key": layer.name + "/" + p.name, "paths": paths, "param": p,
+                         "row": py_literal((paths, w.conversion, tuple(p.shape))),
+                         "init": emitter.initial(layer, p), "init_name": p.initializer.name,
                          "trainable": p.trainable and layer.trainable})
-            helper, call = emitter.initial(layer, p)
-            if helper:
-                helpers[helper] = None
-            inits.append({"key": py_literal(key), "call": call, "name": p.initializer.name})
-    return rows, inits
+    return rows
+
+
+def _tensor_names(model: ir.Model, fwd: _Forward):
+    for t in model.inputs:
+        yield t, fwd.var(t)
+    for node in model.nodes:
+        for t in node.outputs:
+            yield t, fwd.var(t)
+
+
+def _line_nodes(source: str, blocks: list[Block]) -> dict:
+    """Line number (1-based) -> the IR node whose forward block wrote that line."""
+    lines = source.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("    def forward(")) + 2
+    out = {}
+    for block in blocks:
+        start += bool(block.comment)
+        for _ in block.lines:
+            if block.node is not None:
+                out[start] = block.node
+            start += 1
+    return out

@@ -1,61 +1,68 @@
-"""The training part of a generated module (where the spec has ``compile``): the context
-for ``training.py.j2``, whose optimizer classes and losses follow Keras 3's source."""
+"""The training part of a generated module (where the spec has ``compile``): the spec's
+optimizer, losses, metrics, penalties and fit defaults as calls of the runtime, which holds
+Keras 3's formulas. Arguments equal to Keras's defaults (the registry's) are left out, as a
+Keras user leaves them out."""
 
 from __future__ import annotations
 
 from spec2net import ir
 from spec2net.codegen import py_literal
+from spec2net.pyformat import WIDTH, CallExpr, Seq, render
+from spec2net.registry import REGISTRIES
 
 from .functions import regularizer_expr
 
-# spec optimizer -> class of the generated file (AdamW is Adam with Keras's decoupled weight decay)
-OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
-# the torch.optim formulas these replace differ from Keras's (say where, for the docs)
-OPTIMIZER_HELPERS = {"sgd": "opt_sgd", "adam": "opt_adam", "adamw": "opt_adam", "rmsprop": "opt_rmsprop",
-                     "adagrad": "opt_adagrad"}
-# loss -> (helper, does the target stay an integer class id)
-LOSSES = {
-    "mean_squared_error": ("loss_mse", False), "mean_absolute_error": ("loss_mae", False),
-    "binary_crossentropy": ("loss_bce", False), "categorical_crossentropy": ("loss_cce", False),
-    "sparse_categorical_crossentropy": ("loss_sparse_cce", True),
-}
+
+def _changed(ref: ir.Ref) -> tuple:
+    """``ref``'s arguments that differ from the registry's defaults: ((name, source), ...)."""
+    defaults = {a.name: a.default for a in REGISTRIES[ref.kind][ref.name].args}
+    return tuple((k, py_literal(v)) for k, v in ref.args if v != defaults[k])
 
 
-def training_context(model: ir.Model, attrs: dict, weights: list, var: dict, helpers: dict) -> dict:
+def _data_spec(model: ir.Model) -> CallExpr:
+    from spec2net.net import data_spec
+
+    spec = data_spec(model)
+    inputs = tuple(CallExpr("rt.InputSpec", tuple((None, py_literal(v)) for v in (s.name, s.dtype, s.shape))
+                            + (((None, py_literal(s.input_dim)),) if s.input_dim is not None else ()))
+                   for s in spec.inputs)
+    outputs = tuple(CallExpr("rt.OutputSpec", tuple((None, py_literal(v)) for v in (s.name, s.shape, s.loss)))
+                    for s in spec.outputs)
+    return CallExpr("rt.DataSpec", ((None, Seq("(", ")", inputs)), (None, Seq("(", ")", outputs))))
+
+
+def training_context(model: ir.Model, weights: list) -> dict:
     """Template variables for the training part; ``{"compile": None}`` where the spec has none."""
-    penalties = [regularizer_expr(w["param"].regularizer, [f"model.{t}" for t in w["paths"]])
-                 for w in weights if w["param"].regularizer is not None and w["trainable"]]
-    context = {"compile": model.compile, "penalties": penalties, "fit_defaults": _fit_defaults(model),
-               "input_dtypes": ", ".join(f"torch.{t.type.dtype}" for t in model.inputs)}
-    if model.compile is None:
-        return context
     c = model.compile
-    opt = c.optimizer
-    helpers.update(dict.fromkeys(("opt_base", OPTIMIZER_HELPERS[opt.name])))
-    kwargs = dict(opt.args)
+    if c is None:
+        return {"compile": None}
+    activity = any(layer.args.get("activity_regularizer") for layer in model.layers)
+    penalties = [regularizer_expr(w["param"].regularizer, [f"model.get_parameter({py_literal(t)})" for t in w["paths"]])
+                 for w in weights if w["param"].regularizer is not None and w["trainable"]]
+    opt = REGISTRIES["optimizer"][c.optimizer.name]
+    optimizer = CallExpr(f"rt.{opt.keras_name}", ((None, "rt.keras_variables(model, WEIGHTS)"),)
+                         + _changed(c.optimizer))
     losses = []
     for o in model.outputs:
         ref = c.loss[o.name]
-        helper, sparse = LOSSES[ref.name]
-        helpers[helper] = None
-        args = "".join(f", {k}={py_literal(v)}" for k, v in ref.args)
-        if o.tensor.masked:  # Keras weighs a masked output's loss by its mask
-            helpers["loss_masked"] = None
-        losses.append({"name": py_literal(o.name), "fn": ref.name, "args": args, "sparse": sparse,
-                       "masked": o.tensor.masked,
-                       "weight": py_literal(float(c.loss_weights.get(o.name, 1.0))),
-                       "spec": str(ref)})
-    context.update({
-        "optimizer_class": OPTIMIZERS[opt.name], "optimizer_spec": str(opt),
-        "optimizer_args": ", ".join(f"{k}={py_literal(v)}" for k, v in kwargs.items()),
-        "losses": losses,
-        "target_dtypes": ", ".join("torch.int64" if x["sparse"] else "torch.float32" for x in losses),
-    })
-    return context
-
-
-def _fit_defaults(model: ir.Model) -> dict:
-    # the spec's fit block where there is one, else Keras's fit() defaults
-    f = model.fit or {}
-    return {"epochs": py_literal(f.get("epochs", 1)), "batch_size": py_literal(f.get("batch_size", 32)),
-            "shuffle": py_literal(f.get("shuffle", True))}
+        args = Seq("{", "}", tuple((py_literal(k), v) for k, v in _changed(ref)))
+        losses.append(Seq("(", ")", (f"rt.{ref.name}", args, py_literal(float(c.loss_weights.get(o.name, 1.0))))))
+    sparse = [REGISTRIES["loss"][c.loss[o.name].name].target == "class_ids" for o in model.outputs]
+    training = CallExpr("rt.Training", (
+        ("input_names", "INPUT_NAMES"), ("output_names", "OUTPUT_NAMES"),
+        ("input_dtypes", Seq("(", ")", tuple(f"torch.{t.type.dtype}" for t in model.inputs))),
+        ("target_dtypes", Seq("(", ")", tuple("torch.int64" if s else "torch.float32" for s in sparse))),
+        ("losses", Seq("(", ")", tuple(losses))),
+        ("metrics", py_literal(tuple(m.name for m in c.metrics))),
+        ("optimizer", "make_optimizer"), ("data", _data_spec(model)),
+    ) + ((("penalties", "regularization_loss"),) if penalties or activity else ()))
+    f = model.fit
+    defaults = ", ".join(f"{k}={py_literal(f[k])}" for k in ("epochs", "batch_size", "shuffle", "validation_split"))
+    fit_def = f"def fit(model, x, y, {defaults}, **options)"
+    if len(fit_def) >= WIDTH:  # black's layout: the parameters on a line of their own
+        fit_def = f"def fit(\n    model, x, y, {defaults}, **options\n)"
+    changed = ", ".join(f"{k}={v}" for k, v in _changed(c.optimizer))
+    return {"compile": c, "penalties": penalties, "optimizer_spec": f"{c.optimizer.name}({changed})",
+            "optimizer_call": render(optimizer, indent=4, before=len("return ")),
+            "training": render(training, before=len("TRAINING = ")),
+            "fit_def": fit_def + ":"}

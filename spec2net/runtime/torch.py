@@ -1,8 +1,8 @@
 """The torch runtime of generated modules: ``from spec2net.runtime import torch as rt``.
 
-One namespace over the runtime's files (optimizers, losses, metrics, initializers, layers,
-the recurrent loop, weight layouts, fit/evaluate, data checks). ``build --standalone`` pastes
-the files listed in ``FILES`` into the generated module instead of importing them.
+One namespace over the runtime's files (optimizers, losses, metrics, initializers, layers, the
+recurrent loop, weight layouts, fit/evaluate, data checks); ``build --standalone`` pastes those
+files into the generated module instead of importing them.
 """
 
 from .data import DataError, DataSpec, InputSpec, OutputSpec, check_data
@@ -18,12 +18,6 @@ from .torch_fit import (
 from .torch_init import (
     fans,
     generator,
-    glorot_normal,
-    glorot_uniform,
-    he_normal,
-    he_uniform,
-    lecun_normal,
-    lecun_uniform,
     orthogonal,
     random_normal,
     random_uniform,
@@ -60,22 +54,18 @@ from .torch_weights import (
     load_weights_file,
     read_weights,
     save_weights_file,
+    weights_api,
     write_weights,
 )
 
-# the runtime's files in the order a standalone module pastes them (each after what it uses)
-FILES = ("data.py", "torch_init.py", "torch_layers.py", "torch_rnn.py", "torch_losses.py", "torch_metrics.py",
-         "torch_optim.py", "torch_weights.py", "torch_fit.py")
-
 __all__ = [
-    "CONVERSIONS", "FILES", "LOSSES", "METRICS", "SGD", "Adagrad", "Adam", "AdamW", "DataError", "DataSpec",
-    "InputSpec", "KerasBatchNorm", "KerasLayerNorm", "KerasMaskedBatchNorm", "KerasOptimizer", "LayerDict",
-    "Mean", "OutputSpec", "RMSprop", "Training", "as_tensors", "binary_crossentropy", "categorical_crossentropy",
-    "check_data", "dropout_mask", "dropout_noise_shape", "evaluate_model", "fans", "fit_model", "generator",
-    "glorot_normal", "glorot_uniform", "gru_step", "he_normal", "he_uniform", "keep_rows", "keras_variables",
-    "lecun_normal", "lecun_uniform", "load_weights_file", "lstm_step", "masked_loss", "mean_absolute_error",
+    "CONVERSIONS", "LOSSES", "METRICS", "SGD", "Adagrad", "Adam", "AdamW", "DataError", "DataSpec", "InputSpec",
+    "KerasBatchNorm", "KerasLayerNorm", "KerasMaskedBatchNorm", "KerasOptimizer", "LayerDict", "Mean", "OutputSpec",
+    "RMSprop", "Training", "as_tensors", "binary_crossentropy", "categorical_crossentropy", "check_data",
+    "dropout_mask", "dropout_noise_shape", "evaluate_model", "fans", "fit_model", "generator", "gru_step",
+    "keep_rows", "keras_variables", "load_weights_file", "lstm_step", "masked_loss", "mean_absolute_error",
     "mean_squared_error", "orthogonal", "output_losses", "random_normal", "random_uniform", "read_weights",
-    "regularization", "resolve", "rnn_loop", "same_rank", "save_weights_file", "sequence_dropout",
-    "simple_rnn_step", "sparse_categorical_crossentropy", "train_batch", "training_loss", "truncated_normal",
-    "variance_scaling", "write_weights",
+    "regularization", "resolve", "rnn_loop", "same_rank", "save_weights_file", "sequence_dropout", "simple_rnn_step",
+    "sparse_categorical_crossentropy", "train_batch", "training_loss", "truncated_normal", "variance_scaling",
+    "weights_api", "write_weights",
 ]

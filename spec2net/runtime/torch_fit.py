@@ -31,9 +31,9 @@ class Training:
     target_dtypes: tuple  # torch dtypes, in output order (int64 for class ids)
     losses: tuple  # per output: (loss function, {argument: value}, loss weight)
     metrics: tuple  # Keras metric names, for every output ("accuracy", ...)
-    penalties: Callable[[nn.Module], torch.Tensor | float]  # the weight and activity penalties
     optimizer: Callable[[nn.Module], torch.optim.Optimizer]
-    data: DataSpec | None = None
+    data: DataSpec | None = None  # Keras's checks on the data, before any work
+    penalties: Callable[[nn.Module], torch.Tensor | float] | None = None  # weight and activity penalties
 
 
 def output_losses(task: Training, outputs, targets: list) -> list[torch.Tensor]:
@@ -50,7 +50,8 @@ def training_loss(model: nn.Module, task: Training, outputs, targets) -> torch.T
 
 
 def _total(model: nn.Module, task: Training, parts: list) -> torch.Tensor:
-    return sum(w * part for (_, _, w), part in zip(task.losses, parts)) + task.penalties(model)
+    total = sum(w * part for (_, _, w), part in zip(task.losses, parts))
+    return total if task.penalties is None else total + task.penalties(model)
 
 
 def as_tensors(values, names: tuple, dtypes: tuple) -> list[torch.Tensor]:
@@ -113,9 +114,11 @@ class _Logs:
         return out
 
 
-def train_batch(model: nn.Module, task: Training, optimizer: torch.optim.Optimizer, xs: list, ys: list,
+def train_batch(model: nn.Module, task: Training, optimizer: torch.optim.Optimizer, xs, ys,
                 logs: _Logs | None = None) -> torch.Tensor:
-    """One Keras training step on one batch; returns the loss (before the update)."""
+    """One Keras training step on one batch; returns the loss (before the update). ``xs`` and
+    ``ys``: dicts by name, or lists in order, of arrays or tensors."""
+    xs, ys = as_tensors(xs, task.input_names, task.input_dtypes), as_tensors(ys, task.output_names, task.target_dtypes)
     model.train()
     outputs = model(*xs)
     parts = output_losses(task, outputs, ys)

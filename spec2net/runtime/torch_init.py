@@ -1,7 +1,8 @@
 """Keras 3's initializers in torch, drawn in Keras's layout so that fans are Keras's fans.
 
 The random streams are torch's (a ``torch.Generator``), not Keras's: the distributions match,
-the draws do not. ``glorot_uniform((4, 8), generator(0))`` draws a Dense kernel.
+the draws do not. ``variance_scaling((4, 8), 1.0, "fan_avg", "uniform", generator(0))`` draws a
+Dense kernel as Keras's glorot_uniform does (the registry holds each initializer's factors).
 """
 
 from __future__ import annotations
@@ -38,30 +39,6 @@ def variance_scaling(shape: tuple, scale: float, mode: str, distribution: str,
         return torch.empty(shape).uniform_(-limit, limit, generator=g)
     stddev = scale**0.5 / TRUNCATED_STDDEV
     return nn.init.trunc_normal_(torch.empty(shape), 0.0, stddev, -2 * stddev, 2 * stddev, generator=g)
-
-
-def glorot_uniform(shape: tuple, g: torch.Generator | None) -> torch.Tensor:
-    return variance_scaling(shape, 1.0, "fan_avg", "uniform", g)
-
-
-def glorot_normal(shape: tuple, g: torch.Generator | None) -> torch.Tensor:
-    return variance_scaling(shape, 1.0, "fan_avg", "truncated_normal", g)
-
-
-def he_uniform(shape: tuple, g: torch.Generator | None) -> torch.Tensor:
-    return variance_scaling(shape, 2.0, "fan_in", "uniform", g)
-
-
-def he_normal(shape: tuple, g: torch.Generator | None) -> torch.Tensor:
-    return variance_scaling(shape, 2.0, "fan_in", "truncated_normal", g)
-
-
-def lecun_uniform(shape: tuple, g: torch.Generator | None) -> torch.Tensor:
-    return variance_scaling(shape, 1.0, "fan_in", "uniform", g)
-
-
-def lecun_normal(shape: tuple, g: torch.Generator | None) -> torch.Tensor:
-    return variance_scaling(shape, 1.0, "fan_in", "truncated_normal", g)
 
 
 def random_uniform(shape: tuple, minval: float, maxval: float, g: torch.Generator | None) -> torch.Tensor:

@@ -88,6 +88,29 @@ def save_weights_file(model: nn.Module, table: WeightTable, path) -> None:
             np.savez(f, **read_weights(model, table))
 
 
+def weights_api(table: WeightTable) -> tuple:
+    """A generated module's ``get_weights(model)``, ``set_weights(model, weights)``,
+    ``load_weights(model, path)`` and ``save_weights(model, path)`` over its ``WEIGHTS`` table."""
+
+    def get_weights(model: nn.Module) -> dict:
+        """The module's weights in Keras's layout: {"LAYER/PARAM": float32 array}."""
+        return read_weights(model, table)
+
+    def set_weights(model: nn.Module, weights: dict) -> None:
+        """Copy Keras-layout weights {"LAYER/PARAM": array} into the module; every key must be there."""
+        write_weights(model, table, weights)
+
+    def load_weights(model: nn.Module, path) -> None:
+        """Read a weights file (.npz or .safetensors, Keras's layout and keys) into the module."""
+        load_weights_file(model, table, path)
+
+    def save_weights(model: nn.Module, path) -> None:
+        """Write the module's weights as a .npz or .safetensors file in Keras's layout."""
+        save_weights_file(model, table, path)
+
+    return get_weights, set_weights, load_weights, save_weights
+
+
 def keras_variables(model: nn.Module, table: WeightTable) -> list[list[torch.Tensor]]:
     """The trainable Keras weights as lists of the torch tensors holding them: what the
     optimizers take, so that clipnorm clips each Keras variable by its own norm."""
