@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from modellayers import F, Layers, Op, Out, T, as_t, lit
+from modellayers import RECURRENT, F, Layers, Op, Out, T, as_t, lit
 
 UNKNOWN = 5  # run-time size of a `?` input dimension; modelrun.random_inputs uses it too
 MERGES = ("concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum")
@@ -121,7 +121,7 @@ class Gen(Layers):
     def new_encoder(self):
         r, name = self.r, f"enc{len(self.defs)}"
         units, seq = r.randint(1, 6), r.random() < 0.4
-        kinds = r.sample(["SimpleRNN", "LSTM", "GRU"], 2)
+        kinds = r.sample(RECURRENT, 2)
         body = []
         if r.random() < 0.5:
             body.append(f"x = {kinds[0]}(units, return_sequences=true)(x)")

@@ -11,10 +11,11 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from spec2net.registry import REGISTRIES
+from spec2net.registry import LAYERS, REGISTRIES, canonical_layers
 
 F = "float32"
 ACTIVATIONS = sorted(REGISTRIES["activation"])  # aliases too: `silu` must work like `swish`
+RECURRENT = tuple(name for name, d in canonical_layers().items() if d.mask == "rnn")  # SimpleRNN, LSTM, GRU
 VECTOR_INITS = ("zeros", "ones", "constant(0.1)", "constant(value=-0.2)", "random_uniform",
                 "uniform(-0.1, 0.1)", "random_uniform(minval=-0.3, maxval=0.3, seed=7)", "random_normal",
                 "normal(stddev=0.2)", "random_normal(0.1, 0.3, seed=2)", "truncated_normal(stddev=0.2)",
@@ -178,18 +179,19 @@ class Layers:
         if not (t.is_float and len(t.shape) == 2 and t.last):
             return None
         r = self.r
-        kind = kind or r.choice(["SimpleRNN", "LSTM", "GRU"])
+        kind = kind or r.choice(RECURRENT)
+        takes = {a.name for a in LAYERS[kind].args}
         u, seq, state = r.randint(1, 8), r.random() < 0.5, r.random() < 0.3
         kw = [self.num(u)]
         self.flag(kw, "return_sequences", seq, False)
         self.flag(kw, "return_state", state, False)
         self.maybe(kw, 0.3, "go_backwards", lambda: lit(r.random() < 0.8))
         self.maybe(kw, 0.2, "activation", lambda: r.choice(["relu", "sigmoid", "softsign", "linear", "elu", "tanh"]))
-        if kind != "SimpleRNN":
+        if "recurrent_activation" in takes:
             self.maybe(kw, 0.2, "recurrent_activation", lambda: r.choice(["hard_sigmoid", "tanh", "sigmoid"]))
         self.maybe(kw, 0.15, "use_bias", "false")
-        self.maybe(kw, 0.2 if kind == "LSTM" else 0, "unit_forget_bias", "false")
-        self.maybe(kw, 0.3 if kind == "GRU" else 0, "reset_after", "false")
+        self.maybe(kw, 0.2 if "unit_forget_bias" in takes else 0, "unit_forget_bias", "false")
+        self.maybe(kw, 0.3 if "reset_after" in takes else 0, "reset_after", "false")
         self.maybe(kw, 0.12, "dropout", lambda: r.choice([0.1, 0.5]))
         self.maybe(kw, 0.1, "recurrent_dropout", lambda: r.choice([0.2, 0.4]))
         self.maybe(kw, 0.08, "seed", lambda: r.randint(0, 99))
@@ -198,7 +200,7 @@ class Layers:
         self.maybe(kw, 0.1, "bias_initializer", lambda: r.choice(VECTOR_INITS))
         for key in ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer"):
             self.maybe(kw, 0.04, key, lambda: r.choice(REGULARIZERS))
-        n_states, feats = (2 if kind == "LSTM" else 1) if state else 0, t.last
+        n_states, feats = LAYERS[kind].states if state else 0, t.last
 
         def outs(s):
             if not (s.is_float and len(s.shape) == 2 and s.last == feats):
