@@ -42,12 +42,6 @@ def layer_samples(types=None, deterministic_only=False) -> list:
     return out
 
 
-def tolerance(layer_types) -> float:
-    """The widest registry tolerance among ``layer_types`` (a recurrence compounds rounding)."""
-    defs = canonical_layers()
-    return max((defs[t].tolerance for t in layer_types), default=min(d.tolerance for d in defs.values()))
-
-
 def random_targets(model, predictions: dict, rng: np.random.Generator) -> dict:
     """Targets of the kind each output's loss reads (the registry's ``target``), shaped like the
     predictions: class ids (one per sample and step), one-hot rows, 0/1 values or real numbers."""
