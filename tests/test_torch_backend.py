@@ -212,9 +212,9 @@ def test_dropout_follows_train_and_eval(torch):
 
 def test_uses_fused_kernels_where_keras_semantics_allow(torch):
     src = spec2net.load(ROOT / "examples" / "lstm_series.net").build("torch")
-    assert "nn.LSTM(1, 10, bias=True, batch_first=True)" in src and "_rnn_loop" not in src
+    assert "nn.LSTM(1, 10, batch_first=True)" in src and "rnn_loop" not in src
     masked = spec2net.load(ROOT / "examples" / "multi_output.net").build("torch")
-    assert "_rnn_loop(" in masked  # Keras's masked steps need the step loop
+    assert "rt.rnn_loop(" in masked  # Keras's masked steps need the step loop
 
 
 # -- the file itself --------------------------------------------------------------------------
@@ -254,10 +254,10 @@ def _imports(src: str, everywhere=False) -> set:
     return out
 
 
-def test_imports_only_torch_and_numpy():
+def test_imports_only_torch_and_the_runtime():
     for path in EXAMPLES:
         imports = _imports(spec2net.load(path).build("torch"))
-        assert imports <= {"numpy", "torch", "torch.nn.functional"}, (path.name, imports)
+        assert imports <= {"torch", "torch.nn.functional", "spec2net.runtime"}, (path.name, imports)
 
 
 def test_hostile_names_stay_inert(torch):
@@ -269,7 +269,7 @@ def test_hostile_names_stay_inert(torch):
         output torch = add([a, b])
     }'''
     src = spec2net.loads(spec).build("torch")
-    assert _imports(src, everywhere=True) <= {"numpy", "torch", "torch.nn.functional", "safetensors.numpy"}
+    assert _imports(src, everywhere=True) <= {"torch", "torch.nn.functional", "spec2net.runtime"}
     mod = load_module(src)
     assert mod["INPUT_NAMES"] == ("lambda", "self") and mod["OUTPUT_NAMES"] == ("torch",)
     model = mod["build_model"](0)
@@ -302,8 +302,9 @@ def test_weights_file_round_trip(torch, tmp_path, suffix):
     # the torch layouts hold Keras's arrays permuted, not copied as they are
     u = 16
     k = weights["gru/kernel"]
-    assert np.array_equal(model.gru.weight_ih_l0.detach().numpy()[:u], k[:, u:2 * u].T)  # torch's r = Keras's r
-    assert np.array_equal(model.gru.bias_hh_l0.detach().numpy()[u:2 * u], weights["gru/bias"][1, :u])  # z
+    gru = model.layers["gru"]
+    assert np.array_equal(gru.weight_ih_l0.detach().numpy()[:u], k[:, u:2 * u].T)  # torch's r = Keras's r
+    assert np.array_equal(gru.bias_hh_l0.detach().numpy()[u:2 * u], weights["gru/bias"][1, :u])  # z
 
 
 def test_wrong_weights_are_refused(torch):
@@ -344,7 +345,7 @@ def test_initializers_follow_keras(torch):
     assert all(np.array_equal(again[key], w[key]) for key in w)
 
 
-if __name__ == "__main__":  # rewrite the golden files
+if __name__ == "__main__":  # rewrite the golden files: python tests/test_torch_backend.py
     GOLDEN.mkdir(parents=True, exist_ok=True)
     for stem in GOLDEN_EXAMPLES:
         text = spec2net.load(ROOT / "examples" / f"{stem}.net").build("torch")
