@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spec2net.registry import REGISTRIES, canonical_layers
-from spec2net.registry.base import deterministic
+from spec2net.registry import REGISTRIES, canonical_layers, deterministic
 
 
 def _filled(layer_type: str, args: dict) -> dict:

@@ -12,8 +12,7 @@ from spec2net.backends import numpy as nb
 
 import spec2net
 from spec2net.equiv import perturbed_weights
-from spec2net.registry import LAYERS
-from spec2net.registry.base import deterministic
+from spec2net.registry import LAYERS, deterministic
 
 DIFFS = DiffTable()
 TOL = 1e-5

@@ -46,7 +46,7 @@ def _fmt(shape) -> str:
 
 
 def _node_seed(seed, node: ir.Node):
-    own = node.layer.args.get("seed")
+    own = node.layer.args.get("seed")  # absent, not defaulted: only the random layers take a seed
     if seed is None and own is None:
         return None  # fresh entropy, as an unseeded Keras layer
     return derive_seed("node", seed, own, node.layer.name, node.call_index)
