@@ -80,7 +80,7 @@ RSS = textwrap.dedent("""
 def command(tmp_path, *argv) -> tuple[int, int, str]:
     """(exit code, peak RSS in MiB, stderr) of ``spec2net ARGV`` in a fresh process."""
     proc = subprocess.run([sys.executable, "-c", RSS.format(root=str(ROOT)), *argv], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     code, rss = proc.stdout.split()[-2:]
     return int(code), int(rss), proc.stderr
 
