@@ -159,3 +159,49 @@ def test_the_spec_file_name_is_escaped_in_the_header(backend, text):
     assert f"from {spec_file_name(name)}; regenerate" in doc  # escaped, never evaluated as a template
     # Running the module's definitions runs every docstring and class body the name reached.
     exec(compile(tree, name, "exec"), {"__name__": "hostile_header"})
+
+
+# -- the Keras module: keywords and module names as layer and input names ----------------------
+HOSTILE = r"""
+model evil {
+    input import: float32[3]
+    input lambda: float32[3]
+    a = Dense(4, name="x'); import os; os.system('touch pwned') #")(import)
+    b = Dense(4, name="class")(lambda)
+    c = Dense(4, name="keras")(a)
+    d = Dense(4, name="1st \"\"\"; __import__('os').system('touch pwned') #")(b)
+    e = add([c, d])
+    e = Dense(4, name="np")(e)
+    output class = Dense(2, name="build_model")(e)
+    compile { optimizer = sgd; loss = {class: mse} }
+}
+"""
+# The two names that would inject code if pasted. The checker refuses them (TensorFlow could not
+# run such a layer anyway, ^[A-Za-z0-9_.\\/>-]*$); the rest (keywords, module names) must build and run.
+INJECTING = ("x'); import os; os.system('touch pwned') #", r"1st \"\"\"; __import__('os').system('touch pwned') #")
+
+
+def test_injecting_layer_names_are_refused_by_the_checker():
+    with pytest.raises(spec2net.SpecError) as err:
+        spec2net.loads(HOSTILE, file="evil.net")
+    codes = [(d.span.line, d.code) for d in err.value.diagnostics]
+    assert codes == [(5, "arg-range"), (8, "arg-range")]
+    assert "Received: name=" in err.value.diagnostics[0].message
+
+
+def test_hostile_names_are_escaped_and_nothing_runs(keras, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = HOSTILE.replace(INJECTING[0], "lambda.x").replace(INJECTING[1], "1st-layer")
+    net = spec2net.loads(text, file="evil\"\"\"\n.net")
+    source = net.build("keras")
+    names = [layer.name for layer in net.ir.layers]
+    constants = {n.value for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Constant)}
+    assert set(names) | {"import", "lambda", "class"} <= constants  # spec names are string literals only
+    mod = import_file(source, tmp_path / "evil_keras.py")
+    model = mod.compile_model(mod.build_model())
+    assert sorted(layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)) == sorted(names)
+    assert [t.name for t in model.inputs] == ["import", "lambda"]
+    assert mod.keras.__name__ == "keras" and mod.np.__name__ == "numpy"  # no layer shadowed a module
+    out = model.predict([np.ones((2, 3)), np.ones((2, 3))], verbose=0)
+    assert list(out) == ["class"] and out["class"].shape == (2, 2)
+    assert not (tmp_path / "pwned").exists()

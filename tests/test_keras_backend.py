@@ -1,5 +1,6 @@
-"""The Keras backend: golden sources, the safety of generated code, and generated models
-against the NumPy interpreter, the hand-written Keras twins and Keras's own training.
+"""The Keras backend: golden sources, the generated code's imports and lint, and generated models
+against the NumPy interpreter and the hand-written Keras twins (training: test_keras_training.py;
+names, lines and defaults: test_keras_codegen.py; hostile names: test_hostile_names.py).
 
 Regenerate the golden files after a deliberate change, then review the diff:
     SPEC2NET_UPDATE_GOLDEN=1 python -m pytest tests/test_keras_backend.py -k golden
@@ -8,7 +9,6 @@ Regenerate the golden files after a deliberate change, then review the diff:
 from __future__ import annotations
 
 import ast
-import importlib.util
 import os
 import subprocess
 import sys
@@ -16,14 +16,23 @@ import sys
 import numpy as np
 import pytest
 from conftest import EXAMPLES, ROOT
+from keras_helpers import (
+    by_name,
+    example_inputs,
+    example_weights,
+    load_module,
+    positional,
+    save_npz,
+    tolerance,
+)
 from numpy_keras_helpers import DiffTable, chain_spec, max_diff, random_inputs, random_weights
 from spec2net.backends.keras import EMITTERS
 
 import spec2net
-from spec2net.registry import REGISTRIES, canonical, canonical_layers
+from spec2net.registry import LAYERS, canonical_layers
+from spec2net.registry.base import deterministic
 
 GOLDEN = ROOT / "tests" / "golden" / "keras"
-RECURRENT = {"SimpleRNN", "LSTM", "GRU"}
 TABLE = DiffTable()
 STEMS = [p.stem for p in EXAMPLES]
 LAYER_CASES = [(name, i) for name, d in canonical_layers().items() for i in range(len(d.samples))]
@@ -35,82 +44,8 @@ def _report(request):
     TABLE.report(request.config, "Keras backend vs NumPy interpreter, worst max|diff|")
 
 
-def load_module(source: str, path, name="generated"):
-    """Import generated source from a file, as a user would."""
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(f"{name}_{abs(hash(str(path)))}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def save_npz(path, weights):
-    np.savez(path, **weights)
-    return path
-
-
 def layer_names(keras, model) -> list:
     return sorted(layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer))
-
-
-def positional(values: dict, names: list):
-    """A twin's inputs or targets: the one array, or a list in the spec's order."""
-    return values[names[0]] if len(names) == 1 else [values[n] for n in names]
-
-
-def by_name(result, net) -> dict:
-    """A generated model's outputs keyed by the spec's names: a dict for one output, a list in the
-    spec's order for several."""
-    if isinstance(result, dict):
-        assert list(result) == net.output_names
-        return result
-    assert len(result) == len(net.output_names)
-    return dict(zip(net.output_names, result))
-
-
-def tolerance(net) -> float:
-    return 1e-4 if any(layer.type in RECURRENT for layer in net.ir.layers) else 1e-5
-
-
-def example_weights(net, seed):
-    """The spec's own initial weights, nudged so zero biases and unit statistics are exercised.
-
-    (random_weights' N(0, 0.5) makes a 100-step SimpleRNN chaotic: float rounding alone then
-    moves spam's output by 0.1, which would test the weather, not the backend.)
-    """
-    from spec2net.backends.numpy import init_weights
-
-    rng = np.random.default_rng(seed)
-    out = {}
-    for key, value in init_weights(net.ir, seed).items():
-        if key.endswith("moving_variance"):
-            out[key] = rng.uniform(0.5, 1.5, value.shape).astype(np.float32)
-        else:
-            out[key] = (value + 0.05 * rng.standard_normal(value.shape)).astype(np.float32)
-    return out
-
-
-def example_inputs(net, n=6, seed=1):
-    vocab = min((layer.args["input_dim"] for layer in net.ir.layers if layer.type == "Embedding"), default=10)
-    return random_inputs(net.ir, batch=n, seed=seed, vocab=vocab, steps=7)
-
-
-def example_targets(net, outputs, seed=2):
-    """Targets that fit each output's loss: 0/1, one-hot, class ids or real values."""
-    rng = np.random.default_rng(seed)
-    out = {}
-    for o in net.ir.outputs:
-        shape = outputs[o.name].shape
-        loss = net.ir.compile.loss[o.name].name
-        if loss == "binary_crossentropy":
-            out[o.name] = (rng.random(shape) > 0.5).astype(np.float32)
-        elif loss == "categorical_crossentropy":
-            out[o.name] = np.eye(shape[-1], dtype=np.float32)[rng.integers(0, shape[-1], shape[:-1])]
-        elif loss == "sparse_categorical_crossentropy":
-            out[o.name] = rng.integers(0, shape[-1], shape[:-1]).astype(np.int32)
-        else:
-            out[o.name] = rng.standard_normal(shape).astype(np.float32)
-    return out
 
 
 # -- the generated source --------------------------------------------------------------------
@@ -163,7 +98,7 @@ def test_sources_pass_ruff(tmp_path):
 
 
 def test_every_registered_layer_has_an_emitter():
-    assert set(canonical_layers()) <= set(EMITTERS), sorted(set(canonical_layers()) - set(EMITTERS))
+    assert EMITTERS.missing(canonical_layers()) == []
 
 
 # -- generated models against Keras, the twins and the interpreter ----------------------------
@@ -201,7 +136,7 @@ def test_example_matches_interpreter_and_twin(keras, stem, tmp_path):
         diff = max_diff(got[name], ref[name])
         TABLE.add(f"example {stem}", diff)
         assert diff <= tol, f"{stem}/{name}: max|diff| {diff:.2e} vs the NumPy interpreter"
-    if not any(layer.type == "Dropout" and layer.args["rate"] > 0 for layer in net.ir.layers):
+    if all(deterministic(LAYERS[layer.type], layer.args) for layer in net.ir.layers):
         # batch statistics: deterministic, so comparable
         train = by_name(model(positional(x, net.input_names), training=True), net)
         ref_t = run(net.ir, x, weights, training=True)
@@ -227,8 +162,8 @@ def test_layer_matches_interpreter(keras, layer_type, case, tmp_path):
     mod.load_weights(model, save_npz(tmp_path / "w.npz", weights))
     x = random_inputs(net.ir, batch=3, seed=case, vocab=args.get("input_dim", 10))
     tol = tolerance(net)
-    deterministic = not (layer_type == "Dropout" and args["rate"] > 0)
-    for training in (False, True) if deterministic else (False,):
+    repeatable = deterministic(LAYERS[layer_type], net.ir.layers[0].args)
+    for training in (False, True) if repeatable else (False,):
         got = by_name(model(positional(x, net.input_names), training=training), net)
         ref = run(net.ir, x, weights, training=training)
         for name in net.output_names:
@@ -275,134 +210,6 @@ def test_load_weights_rejects_a_foreign_file_and_changes_nothing(keras, tmp_path
         mod.load_weights(model, save_npz(tmp_path / "wrong.npz", wrong))
     for old, v in zip(before, model.weights):
         np.testing.assert_array_equal(old, v.numpy())
-
-
-# -- compile and fit ----------------------------------------------------------------------------
-COMPILED = [p.stem for p in EXAMPLES if spec2net.load(p).ir.compile is not None]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("stem", COMPILED)
-def test_compile_and_fit_equal_the_twin(keras, stem, tmp_path):
-    from keras_twins import build_twin, compile_twin, get_weights, set_weights
-
-    net = spec2net.load(ROOT / "examples" / f"{stem}.net")
-    mod = load_module(net.build("keras"), tmp_path / f"{stem}_keras.py")
-    weights = example_weights(net, seed=7)
-    path = save_npz(tmp_path / "w.npz", weights)
-    keras.utils.set_random_seed(0)  # the same dropout seeds in both models, built in one order
-    keras.backend.clear_session(free_memory=False)
-    model = mod.compile_model(mod.build_model())
-    mod.load_weights(model, path)
-    keras.utils.set_random_seed(0)
-    twin = compile_twin(stem, build_twin(stem))
-    set_weights(twin, weights)
-
-    x = example_inputs(net, n=16, seed=4)
-    x = positional(x, net.input_names)
-    y = example_targets(net, by_name(model.predict(x, verbose=0), net))
-    fit = dict(getattr(mod, "FIT", {"batch_size": 8}), epochs=2, shuffle=False)
-    if net.ir.fit is not None:
-        assert mod.FIT == net.ir.fit
-    keras.utils.set_random_seed(1)
-    history = model.fit(x, y, verbose=0, **fit)
-    keras.utils.set_random_seed(1)
-    twin.fit(x, positional(y, net.output_names), verbose=0, **fit)
-    assert len(history.history["loss"]) == 2 and np.all(np.isfinite(history.history["loss"]))
-    trained, twin_trained = get_weights(model), get_weights(twin)
-    assert any(not np.array_equal(trained[k], weights[k]) for k in weights), "fit changed nothing"
-    for key, value in trained.items():
-        diff = max_diff(value, twin_trained[key])
-        TABLE.add(f"fit {stem} vs twin", diff)
-        assert diff <= 1e-5, f"{stem}: {key} differs from the twin after fit by {diff:.2e}"
-
-
-@pytest.mark.parametrize("opt", list(canonical("optimizer")))
-@pytest.mark.parametrize("clip", ["clipnorm", "clipvalue", "global_clipnorm"])
-def test_optimizer_arguments_reach_keras(keras, opt, clip, tmp_path):
-    spec = (f"sequential s {{ input float32[3]; Dense(2); Dense(1)\n"
-            f"  compile {{ optimizer = {opt}(lr=0.125, {clip}=0.5); loss = mse; metrics = [mae] }} }}")
-    net = spec2net.loads(spec)
-    model = load_module(net.build("keras"), tmp_path / "opt.py").compile_model(
-        load_module(net.build("keras"), tmp_path / "opt2.py").build_model())
-    config = model.optimizer.get_config()
-    assert type(model.optimizer).__name__ == REGISTRIES["optimizer"][opt].keras_name
-    assert config["learning_rate"] == pytest.approx(0.125) and config[clip] == pytest.approx(0.5)
-    for name, value in net.ir.compile.optimizer.args:
-        if value is not None and name in config:
-            assert config[name] == pytest.approx(value), name
-
-
-def test_loss_weights_and_metrics_line_up_with_output_names(keras, tmp_path):
-    net = spec2net.load(ROOT / "examples" / "multi_output.net")
-    mod = load_module(net.build("keras"), tmp_path / "mo.py")
-    model = mod.compile_model(mod.build_model())
-    x = example_inputs(net, n=8)["tokens"]
-    y = example_targets(net, by_name(model.predict(x, verbose=0), net))
-    history = model.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0).history
-    assert {"topic_loss", "score_loss", "topic_accuracy", "score_accuracy"} <= set(history)
-    # one batch: the total is the weighted sum the spec's loss_weights ask for
-    result = model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
-    assert result["loss"] == pytest.approx(1.0 * result["topic_loss"] + 0.5 * result["score_loss"], rel=1e-5)
-
-
-# -- hostile names ------------------------------------------------------------------------------
-HOSTILE = r"""
-model evil {
-    input import: float32[3]
-    input lambda: float32[3]
-    a = Dense(4, name="x'); import os; os.system('touch pwned') #")(import)
-    b = Dense(4, name="class")(lambda)
-    c = Dense(4, name="keras")(a)
-    d = Dense(4, name="1st \"\"\"; __import__('os').system('touch pwned') #")(b)
-    e = add([c, d])
-    e = Dense(4, name="np")(e)
-    output class = Dense(2, name="build_model")(e)
-    compile { optimizer = sgd; loss = {class: mse} }
-}
-"""
-# The two names that would inject code if pasted. The checker refuses them (TensorFlow could not
-# run such a layer anyway, ^[A-Za-z0-9_.\\/>-]*$); the rest (keywords, module names) must build and run.
-INJECTING = ("x'); import os; os.system('touch pwned') #", r"1st \"\"\"; __import__('os').system('touch pwned') #")
-
-
-def test_injecting_layer_names_are_refused_by_the_checker():
-    with pytest.raises(spec2net.SpecError) as err:
-        spec2net.loads(HOSTILE, file="evil.net")
-    codes = [(d.span.line, d.code) for d in err.value.diagnostics]
-    assert codes == [(5, "arg-range"), (8, "arg-range")]
-    assert "Received: name=" in err.value.diagnostics[0].message
-
-
-def test_hostile_names_are_escaped_and_nothing_runs(keras, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    text = HOSTILE.replace(INJECTING[0], "lambda.x").replace(INJECTING[1], "1st-layer")
-    net = spec2net.loads(text, file="evil\"\"\"\n.net")
-    source = net.build("keras")
-    names = [layer.name for layer in net.ir.layers]
-    constants = {n.value for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Constant)}
-    assert set(names) | {"import", "lambda", "class"} <= constants  # spec names are string literals only
-    mod = load_module(source, tmp_path / "evil_keras.py")
-    model = mod.compile_model(mod.build_model())
-    assert layer_names(keras, model) == sorted(names)
-    assert [t.name for t in model.inputs] == ["import", "lambda"]
-    assert mod.keras.__name__ == "keras" and mod.np.__name__ == "numpy"  # no layer shadowed a module
-    out = model.predict([np.ones((2, 3)), np.ones((2, 3))], verbose=0)
-    assert list(out) == ["class"] and out["class"].shape == (2, 2)
-    assert not (tmp_path / "pwned").exists()
-
-
-def test_safe_identifiers():
-    from spec2net.codegen import py_literal, safe_identifier
-
-    taken = {"keras"}
-    got = [safe_identifier(n, taken) for n in ("class", "lambda", "keras", "1st layer", "x'); import os #",
-                                                "input", "dense", "dense", "é")]
-    assert got == ["class_", "lambda_", "keras_2", "_1st_layer", "x_import_os", "input_", "dense",
-                   "dense_2", "_"]
-    assert all(s.isidentifier() and s.isascii() for s in got)
-    for value in ("a'b\"c\\\n", 1e-07, float("inf"), (4,), [1, None, True], {"k": -1.5}):
-        assert eval(py_literal(value), {"float": float}) == value
 
 
 # -- the command line ---------------------------------------------------------------------------

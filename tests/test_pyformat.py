@@ -66,3 +66,12 @@ def test_py_literal_round_trips():
     assert eval(py_literal(float("-inf")), {"float": float}) == float("-inf")
     with pytest.raises(TypeError, match="cannot write set"):
         py_literal({1})
+
+
+def test_safe_identifiers_are_readable_unique_and_ascii():
+    taken = {"keras"}
+    got = [safe_identifier(n, taken) for n in ("class", "lambda", "keras", "1st layer", "x'); import os #",
+                                                "input", "dense", "dense", "é")]
+    assert got == ["class_", "lambda_", "keras_2", "_1st_layer", "x_import_os", "input_", "dense",
+                   "dense_2", "_"]
+    assert all(s.isidentifier() and s.isascii() for s in got)
