@@ -111,10 +111,16 @@ class Binder:
 
 
 def _has_err(v) -> bool:
-    """An ERR inside a value (a bad literal in a tuple, `(1e999, 2)`) is already reported."""
-    if isinstance(v, (list, tuple)):
-        return any(_has_err(x) for x in v)
-    return v is ERR
+    """An ERR inside a value (a bad literal in a tuple, `(1e999, 2)`) is already reported.
+    (An explicit stack: a list may nest 10,000 deep.)"""
+    todo = [v]
+    while todo:
+        x = todo.pop()
+        if x is ERR:
+            return True
+        if isinstance(x, (list, tuple)):
+            todo.extend(x)
+    return False
 
 
 def _takes_symbols(typ) -> bool:

@@ -2,7 +2,9 @@
 
 Evaluation follows Python's order, as a hand-written Keras script would:
 a call's callee is built before its arguments, so automatic layer names
-come out exactly as Keras numbers them.
+come out exactly as Keras numbers them. The evaluator is written for
+``trampoline.run``: a step that needs a sub-expression's value yields it, so
+no nesting depth, however deep, touches Python's recursion limit.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .args import Binder
 from .diagnostics import diag, from_problem, suggest
 from .registry import LAYERS, REGISTRIES, ShapeError
 from .registry.types import INT_MAX, Bool, FCall, Int, Shape, Str, Sym
+from .trampoline import run
 from .values import ERR, QMARK, DefValue, DictVal, LayerClass, LayerValue, show
 
 # TensorFlow runs a layer only if its name is a valid scope name (and '/' would split the
@@ -65,8 +68,12 @@ class ModelBuilder:
 
     # -- expressions ------------------------------------------------------------
     def eval(self, e, env):
-        method = getattr(self, "eval_" + type(e).__name__)
-        return method(e, env)
+        """The value of expression ``e`` in ``env``."""
+        return run(self._eval(e, env))
+
+    def _eval(self, e, env):
+        """A value (names, literals) or a generator for ``run`` (everything that nests)."""
+        return getattr(self, "eval_" + type(e).__name__)(e, env)
 
     def eval_Name(self, e, env):
         if e.id in env:
@@ -86,31 +93,37 @@ class ModelBuilder:
         return QMARK
 
     def eval_ListExpr(self, e, env):
-        return [self.eval(x, env) for x in e.items]
+        out = []
+        for x in e.items:
+            out.append((yield self._eval(x, env)))
+        return out
 
     def eval_TupleExpr(self, e, env):
-        return tuple(self.eval(x, env) for x in e.items)
+        return tuple((yield from self.eval_ListExpr(e, env)))  # one level of delegation, not nested
 
     def eval_DictExpr(self, e, env):
         out = DictVal()
         out.spans = {}
         for key, kspan, value in e.pairs:
-            out[key] = self.eval(value, env)
+            out[key] = yield self._eval(value, env)
             out.spans[key] = kspan
         return out
 
     def eval_Chain(self, e, env):
-        value = self.eval(e.stages[0], env)
+        value = yield self._eval(e.stages[0], env)
         for stage in e.stages[1:]:
-            fn = self.eval(stage, env)
-            value = self.apply_value(fn, [(value, e.stages[0].span)], [], stage.span, env, chained=True)
+            fn = yield self._eval(stage, env)
+            value = yield self.apply_value(fn, [(value, e.stages[0].span)], [], stage.span, env, chained=True)
         return value
 
     def eval_Call(self, e, env):
-        fn = self.eval(e.func, env)
-        pos = [(self.eval(a, env), a.span) for a in e.args]
-        kw = [(n, ns, self.eval(v, env), v.span) for n, ns, v in e.kwargs]
-        return self.apply_value(fn, pos, kw, e.span, env)
+        fn = yield self._eval(e.func, env)
+        pos, kw = [], []
+        for a in e.args:
+            pos.append(((yield self._eval(a, env)), a.span))
+        for n, ns, v in e.kwargs:
+            kw.append((n, ns, (yield self._eval(v, env)), v.span))
+        return (yield self.apply_value(fn, pos, kw, e.span, env))
 
     def fail_inputs(self, pos):
         """A broken layer or callee: still report undefined names among its inputs."""
@@ -121,6 +134,7 @@ class ModelBuilder:
         return ERR
 
     def apply_value(self, fn, pos, kw, span, env, chained=False):
+        """The result of calling ``fn``: a value, or for a def call a generator for ``run``."""
         if fn is ERR:
             return self.fail_inputs(pos)
         if isinstance(fn, LayerClass):
@@ -249,6 +263,7 @@ class ModelBuilder:
 
     # -- def blocks -------------------------------------------------------------------
     def call_def(self, d, pos, kw, span):
+        """The def's result: a generator for ``run`` (its body evaluates nested expressions)."""
         if d.name in self.recursive:
             return ERR  # reported once, where the def is declared
         params = [(p, None if default is None else default) for p, _, default in d.params]
@@ -274,7 +289,7 @@ class ModelBuilder:
                     ok = False
                     self.err(span, M.MISSING_ARG, owner=f"def '{d.name}'", name=p)
                 else:
-                    bound[p] = self.eval(default, dict(self.globals))
+                    bound[p] = yield self._eval(default, dict(self.globals))
         if not ok:
             return ERR
         env = {**self.globals, **bound}
@@ -285,8 +300,8 @@ class ModelBuilder:
         try:
             for stmt in d.body:
                 if isinstance(stmt, S.Return):
-                    return self.eval(stmt.value, env)
-                self.statement(stmt, env, in_def=d.name)
+                    return (yield self._eval(stmt.value, env))
+                yield self._statement(stmt, env, in_def=d.name)
         finally:
             self.stack.pop()
             self.call_spans.pop()
@@ -294,9 +309,13 @@ class ModelBuilder:
         return ERR  # a def without `return`: reported once, where it is declared
 
     # -- statements -------------------------------------------------------------------
-    def statement(self, stmt, env, in_def=None):
+    def statement(self, stmt, env):
+        """Run one statement of a model body."""
+        run(self._statement(stmt, env))
+
+    def _statement(self, stmt, env, in_def=None):
         if isinstance(stmt, S.Assign):
-            value = self.eval(stmt.value, env)
+            value = yield self._eval(stmt.value, env)
             self.bind_targets(stmt, value, env)
         elif in_def is not None:
             what = type(stmt).__name__.lower()

@@ -11,6 +11,7 @@ from . import syntax as S
 from .builder import ModelBuilder
 from .compile_check import FIT_ARGS, check_compile, check_fit
 from .diagnostics import Span, diag, suggest
+from .recursion import cycles
 from .registry import REGISTRIES
 from .registry.types import INT_MAX, FCall, Sym
 from .values import ERR, DictVal, LayerClass, LayerValue, show
@@ -85,36 +86,27 @@ def _lets(lets, defines, defs, file, diags) -> dict:
 
 
 def _representable(v) -> bool:
-    """Whether every number in ``v`` is one a spec literal could be: int64, or a finite float."""
-    if isinstance(v, (list, tuple)):
-        return all(_representable(x) for x in v)
-    if isinstance(v, dict):
-        return all(_representable(x) for x in v.values())
-    if isinstance(v, float):
-        return math.isfinite(v)
-    return not isinstance(v, int) or abs(v) <= INT_MAX
+    """Whether every number in ``v`` is one a spec literal could be: int64, or a finite float.
+    (An explicit stack: a value from Python may nest deeply.)"""
+    todo = [v]
+    while todo:
+        x = todo.pop()
+        if isinstance(x, (list, tuple)):
+            todo.extend(x)
+        elif isinstance(x, dict):
+            todo.extend(x.values())
+        elif (isinstance(x, float) and not math.isfinite(x)) or (isinstance(x, int) and abs(x) > INT_MAX):
+            return False
+    return True
 
 
 def _recursion(defs: dict, diags: list) -> set:
     """Defs that call themselves, directly or through others (found statically, used or not)."""
-    calls = {name: _called_names(d) & set(defs) for name, d in defs.items()}
-    bad = set()
-    for start, d in defs.items():
-        path, seen = [(start, iter(sorted(calls[start])))], {start}
-        while path:
-            it = path[-1][1]
-            nxt = next(it, None)
-            if nxt is None:
-                path.pop()
-            elif nxt == start:
-                chain = " -> ".join([p for p, _ in path] + [start])
-                diags.append(diag(d.span, M.RECURSION, name=start, path=chain))
-                bad.add(start)
-                break
-            elif nxt not in seen:
-                seen.add(nxt)
-                path.append((nxt, iter(sorted(calls[nxt]))))
-    return bad
+    calls = {name: sorted(_called_names(d) & defs.keys()) for name, d in defs.items()}
+    found = cycles(calls)
+    for name, path in found.items():
+        diags.append(diag(defs[name].span, M.RECURSION, name=name, path=path))
+    return set(found)
 
 
 def _dead_code(d: S.Def, diags: list) -> None:
@@ -136,7 +128,7 @@ def _called_names(d: S.Def) -> set:
         if isinstance(n, S.Name):
             out.add(n.id)
         elif isinstance(n, S.Node):
-            todo.extend(v for v in vars(n).values() if isinstance(v, (S.Node, list, tuple)))
+            todo.extend(v for v in S.children(n) if isinstance(v, (S.Node, list, tuple)))
         elif isinstance(n, (list, tuple)):
             todo.extend(x for x in n if isinstance(x, (S.Node, list, tuple)))
     return out

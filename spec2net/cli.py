@@ -12,7 +12,7 @@ import os
 import sys
 
 from . import __version__
-from .diagnostics import SpecError
+from .diagnostics import SpecError, render
 from .fileio import PathError, shown
 
 COMMANDS = ("check", "summary", "build", "init", "run", "predict", "evaluate", "train", "equiv")
@@ -100,8 +100,8 @@ def load_net(args):
 
 
 def print_diagnostics(diags, sources) -> None:
-    for d in diags:
-        print(d.format(sources.get(d.span.file) if d.span else None), file=sys.stderr)
+    for line in render(diags, sources):  # at most diagnostics.MAX_SHOWN errors, then a count
+        print(line, file=sys.stderr)
 
 
 def main(argv=None) -> int:

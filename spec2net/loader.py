@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import codecs
-import contextlib
-import gc
 import re
-import sys
-import threading
 from pathlib import Path
 
 from . import ir, literals
@@ -63,62 +59,20 @@ def parse_define(text: str):
 
 
 def check_text(text: str, file: str, defines: dict | None = None) -> tuple[dict, list[Diagnostic]]:
-    """Parse and check spec text: ``(models by name, diagnostics)``."""
-    with _no_gc():
-        tree, diags = parse(text, file)
-        if tree is None:
-            return {}, diags
-        if not tree.items:
-            return {}, [diag(Span(file, 1, 1), M.EMPTY)]
-        models = _deep(check_file, tree, file, dict(defines or {}), diags)
+    """Parse and check spec text: ``(models by name, diagnostics)``.
+
+    Nothing process-wide changes (the GC, the recursion limit, thread stacks): the parser and
+    the builder keep their own stacks, so a spec nested 10,000 deep needs no deep Python stack.
+    """
+    tree, diags = parse(text, file)
+    if tree is None:
+        return {}, diags
+    if not tree.items:
+        return {}, [diag(Span(file, 1, 1), M.EMPTY)]
+    models = check_file(tree, file, dict(defines or {}), diags)
     # In source order, as a reader meets them (the checker finds some, like unused inputs, at the end).
     diags.sort(key=lambda d: (d.span.line, d.span.col) if d.span else (0, 0))
     return models, diags
-
-
-@contextlib.contextmanager
-def _no_gc():
-    """Pause the cyclic GC while the front end builds its objects.
-
-    Parsing and checking allocate a few objects per token and free none, so
-    CPython's generational GC would rescan the growing heap again and again:
-    half the time of a 10,000-layer spec, and the cost grows faster than the
-    spec. Nothing is lost: the collector runs as usual afterwards.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-def _deep(fn, *args):
-    """Run the checker with room for deeply nested specs: no RecursionError at any sane depth."""
-    result, error = [], []
-
-    def target():
-        old = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(old, 1_000_000))
-        try:
-            result.append(fn(*args))
-        except BaseException as e:  # noqa: BLE001  (re-raised in the caller's thread)
-            error.append(e)
-        finally:
-            sys.setrecursionlimit(old)
-
-    size = threading.stack_size()
-    threading.stack_size(512 * 1024 * 1024)
-    try:
-        t = threading.Thread(target=target)
-        t.start()
-    finally:
-        threading.stack_size(size)
-    t.join()
-    if error:
-        raise error[0]
-    return result[0]
 
 
 def select(models: dict, model: str | None, file: str) -> ir.Model:

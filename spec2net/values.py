@@ -47,8 +47,39 @@ class DictVal(dict):
     spans: dict
 
 
+SHOWN_CHARS = 200  # of a shown value; a longer one (a list nested 10,000 deep) ends in '...'
+
+
+class _Text(str):
+    """A piece of punctuation queued by ``show`` between the items of a list or tuple."""
+
+
 def show(v) -> str:
-    """How a value reads in spec syntax, for 'Received: units=-3'."""
+    """How a value reads in spec syntax, for 'Received: units=-3': ``show([1, "a"]) == '[1, "a"]'``.
+
+    Lists and tuples are walked with an explicit stack, so no nesting depth recurses."""
+    out, size, todo = [], 0, [v]
+    while todo:
+        x = todo.pop()
+        if isinstance(x, _Text):
+            piece = str(x)
+        elif isinstance(x, (list, tuple)):
+            opened, closed = ("[", "]") if isinstance(x, list) else ("(", ",)" if len(x) == 1 else ")")
+            queue: list = [_Text(opened)]
+            for i, item in enumerate(x):
+                queue += [_Text(", "), item] if i else [item]
+            todo += reversed([*queue, _Text(closed)])
+            continue
+        else:
+            piece = _show_one(x)
+        out.append(piece)
+        size += len(piece)
+        if size > SHOWN_CHARS:
+            return "".join(out)[:SHOWN_CHARS] + "..."
+    return "".join(out)
+
+
+def _show_one(v) -> str:
     if v is None:
         return "none"
     if isinstance(v, bool):
@@ -62,10 +93,6 @@ def show(v) -> str:
         return v.name
     if isinstance(v, FCall):
         return f"{v.name}(...)"
-    if isinstance(v, list):
-        return "[" + ", ".join(show(x) for x in v) + "]"
-    if isinstance(v, tuple):
-        return "(" + ", ".join(show(x) for x in v) + ("," if len(v) == 1 else "") + ")"
     if isinstance(v, ir.Tensor):
         return "a tensor"
     if isinstance(v, (LayerValue, LayerClass)):
