@@ -67,15 +67,18 @@ def compiled_loss(model: ir.Model, values, masks, caches, targets, w):
 
 
 def loss_and_grads(model: ir.Model, weights: dict, inputs: dict, targets: dict, seed=None,
-                   dtype=np.float32, training=True):
+                   dtype=np.float32, training=True, output_masks: dict | None = None):
     """``(loss, {output: loss}, grads, state, predictions)`` for one batch.
 
     ``loss`` is what Keras's fit minimizes and reports: the loss_weights-weighted
     sum of each output's loss plus every regularization penalty; ``grads`` are
     d loss / d weight for the trainable weights; ``state`` holds updated
-    batch-norm moving statistics.
+    batch-norm moving statistics. ``output_masks``, where given, receives each output's Keras
+    mask (None where it has none), which Keras's metrics weight their values by.
     """
     values, masks, caches, state = forward(model, inputs, weights, training, seed, dtype, keep=True)
+    if output_masks is not None:
+        output_masks.update({o.name: masks.get(o.tensor) for o in model.outputs})
     w = {k: np.asarray(v, dtype) for k, v in weights.items()}
     total, per_output, g_tensor, g_logits = compiled_loss(model, values, masks, caches, targets, w)
     grads: dict = {}

@@ -65,7 +65,7 @@ class _Epoch:
         self.parts = {o.name: Mean() for o in model.outputs}
         self.metrics = {}
 
-    def update(self, loss, per_output, preds, targets, batch):
+    def update(self, loss, per_output, preds, targets, batch, masks):
         self.loss.update(loss, weight=batch)
         multi = len(self.model.outputs) > 1
         for name, value in per_output.items():
@@ -76,7 +76,9 @@ class _Epoch:
             for ref in self.model.compile.metrics:
                 key = f"{out.name}_{ref.name}" if multi else ref.name
                 values = METRICS[ref.name](targets[out.name], preds[out.name])
-                self.metrics.setdefault(key, Mean()).update(values)
+                # Keras's MeanMetricWrapper weights the values by the output's mask: masked steps do not count
+                mask = masks.get(out.name)
+                self.metrics.setdefault(key, Mean()).update(values if mask is None else values[mask])
 
     def logs(self, prefix="") -> dict:
         out = {prefix + "loss": self.loss.result()}
@@ -128,13 +130,15 @@ def fit(model: ir.Model, data: dict, weights: dict, epochs: int = 1, batch_size:
             for k, start in enumerate(range(0, n_train, batch_size)):
                 idx = order[start:start + batch_size]
                 bt = _take(targets, idx)
+                masks: dict = {}
                 loss, parts, grads, state, preds = loss_and_grads(model, weights, _take(inputs, idx), bt,
-                                                                  seed=derive_seed("step", seed, step))
+                                                                  seed=derive_seed("step", seed, step),
+                                                                  output_masks=masks)
                 before, weights = weights, opt.apply(weights, grads)
                 weights.update({key: v.astype(np.float32) for key, v in state.items()})
                 if not keep_going:
                     check_finite(loss, before, grads, weights, epoch, k)
-                tracker.update(loss, parts, preds, bt, len(idx))
+                tracker.update(loss, parts, preds, bt, len(idx), masks)
                 step += 1
                 if callback is not None:
                     callback(epoch, k + 1, steps, tracker.logs())
@@ -159,7 +163,8 @@ def evaluate_arrays(model: ir.Model, inputs: dict, targets: dict, weights: dict,
         values, masks, caches, _ = forward(model, _take(inputs, sl), w, keep=True)
         total, parts, _, _ = compiled_loss(model, values, masks, caches, bt, w)
         preds = {o.name: values[o.tensor] for o in model.outputs}
-        tracker.update(total, parts, preds, bt, len(bt[model.outputs[0].name]))
+        tracker.update(total, parts, preds, bt, len(bt[model.outputs[0].name]),
+                       {o.name: masks.get(o.tensor) for o in model.outputs})
     return tracker
 
 
