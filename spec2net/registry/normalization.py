@@ -25,6 +25,16 @@ class _Norm(LayerDef):
         self.axes(a, t)
         return [TensorType(F, t.shape)]
 
+    def params(self, a, ins):
+        """gamma and beta, where ``scale`` and ``center`` ask for them."""
+        shape = self.feature_shape(a, ins[0])
+        out = []
+        if a["scale"]:
+            out.append(param("gamma", shape, a, "gamma_initializer", "gamma_regularizer"))
+        if a["center"]:
+            out.append(param("beta", shape, a, "beta_initializer", "beta_regularizer"))
+        return out
+
     def feature_shape(self, a, t):
         """The parameters' shape. Keras sorts the axes as written before it reads their sizes
         (axis=[1, -1] on (4, 5) gives gamma (5, 4)); the values still follow the input's order,
@@ -48,15 +58,10 @@ class BatchNormalization(_Norm):
 
     def params(self, a, ins):
         shape = self.feature_shape(a, ins[0])
-        out = []
-        if a["scale"]:
-            out.append(param("gamma", shape, a, "gamma_initializer", "gamma_regularizer"))
-        if a["center"]:
-            out.append(param("beta", shape, a, "beta_initializer", "beta_regularizer"))
         # moving statistics are state, not trained: Keras counts them non-trainable
-        out.append(param("moving_mean", shape, a, "moving_mean_initializer", trainable=False))
-        out.append(param("moving_variance", shape, a, "moving_variance_initializer", trainable=False))
-        return out
+        return super().params(a, ins) + [
+            param("moving_mean", shape, a, "moving_mean_initializer", trainable=False),
+            param("moving_variance", shape, a, "moving_variance_initializer", trainable=False)]
 
 
 @register
@@ -68,12 +73,3 @@ class LayerNormalization(_Norm):
             init_arg("gamma_initializer", "ones"), reg_arg("beta_regularizer"), reg_arg("gamma_regularizer"))
     samples = (({}, [(F, (6,))]), ({"center": False}, [(F, (3, 4))]), ({"axis": [1, 2]}, [(F, (3, 4))]),
                ({"axis": [-1, 1]}, [(F, (3, 4))]))  # Keras sorts the axes as written: gamma (4, 3)
-
-    def params(self, a, ins):
-        shape = self.feature_shape(a, ins[0])
-        out = []
-        if a["scale"]:
-            out.append(param("gamma", shape, a, "gamma_initializer", "gamma_regularizer"))
-        if a["center"]:
-            out.append(param("beta", shape, a, "beta_initializer", "beta_regularizer"))
-        return out
