@@ -104,7 +104,14 @@ def read_limited(path, limit: int = MAX_SPEC_SIZE, what: str = "a spec", flag: s
         st = os.fstat(fd)
         if _kind(st.st_mode):
             raise PathError(f"{shown(path)}: cannot read: it is {_kind(st.st_mode)}, not a regular file")
-        data = f.read(limit + 1)  # +1: a file that grew since fstat is still caught
+        chunks, size = [], 0
+        while size <= limit:  # in pieces: read(limit + 1) would allocate the whole limit at once
+            chunk = f.read(min(limit + 1 - size, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)  # one byte over the limit at most: a file that grew since fstat is caught
     if max(st.st_size, len(data)) > limit:
         from .budget import show_size
 
@@ -170,7 +177,7 @@ def _create_temp(path: Path) -> tuple[str, int]:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
         except FileExistsError:
             continue
-        if st is not None and stat.S_ISREG(st.st_mode):
+        if st is not None and stat.S_ISREG(st.st_mode) and hasattr(os, "fchmod"):
             try:
                 os.fchmod(fd, stat.S_IMODE(st.st_mode))  # a replaced file keeps its mode
             except OSError:  # a file system without modes: keep what it gave

@@ -135,3 +135,23 @@ def test_python_dash_m_is_the_same_command():
     proc = subprocess.run([sys.executable, "-m", "spec2net", "check", "tests/diagnostics/names.net"],
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 1 and "did you mean 'feats'?" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "summary"])
+def test_max_spec_size(capsys, spec, command):
+    path = spec(TWO)
+    size = len(TWO.encode())
+    assert run(capsys, command, path, "--max-spec-size", str(size))[0] == 0  # the limit itself is allowed
+    code, out, err = run(capsys, command, path, "--max-spec-size", str(size - 1))
+    assert (code, out) == (2, "") and err == (f"spec2net {command}: error: {path}: cannot read: {size} B is over "
+                                              f"the {size - 1} B limit for a spec (--max-spec-size raises it)\n")
+    assert run(capsys, command, path, "--max-spec-size", "0")[0] == 0  # 0: no limit
+    with pytest.raises(SystemExit) as info:
+        main([command, path, "--max-spec-size", "0.5"])  # rounds to 0 bytes: not "no limit"
+    assert info.value.code == 2 and "rounds to 0 bytes" in capsys.readouterr().err
+
+
+def test_a_file_name_cannot_forge_a_line(capsys, tmp_path):
+    name = str(tmp_path / "a\nspec2net check: error: forged.net")
+    code, _, err = run(capsys, "check", name)
+    assert code == 2 and len(err.splitlines()) == 1 and "a\\nspec2net check: error: forged.net: cannot read" in err
