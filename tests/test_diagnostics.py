@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 import spec2net
-from spec2net.messages import CODES
 from spec2net.loader import check_text
+from spec2net.messages import CODES, all_messages
 
 HERE = Path(__file__).parent / "diagnostics"
 FILES = sorted(HERE.glob("*.net"))
@@ -167,3 +167,33 @@ def test_utf8_bom_and_crlf_are_accepted(tmp_path):
     path = tmp_path / "bom.net"
     path.write_bytes(b"\xef\xbb\xbfmodel m {\r\n    input a: float32[2]\r\n    output y = Dense(1)(a)\r\n}\r\n")
     assert spec2net.load(path).ir.outputs[0].tensor.type.shape == (1,)
+
+
+# -- the message registry ------------------------------------------------------------------------------
+def test_no_message_is_a_bare_field():
+    """Every text is written in spec2net/messages.py; no call site supplies a whole message."""
+    bare = [name for name, m in all_messages().items() if re.fullmatch(r"\{\w+\}", m.template.strip())]
+    assert bare == []
+
+
+def test_every_message_is_used_by_the_package():
+    package = Path(spec2net.__file__).parent
+    source = "\n".join(p.read_text(encoding="utf-8") for p in package.rglob("*.py") if p.name != "messages.py")
+    unused = [name for name in all_messages() if not re.search(rf"\b{name}\b", source)]
+    assert unused == []
+
+
+@pytest.mark.parametrize("name, refused", [("_m", True), ("m", False), ("m_1", False), ("M2", False)])
+def test_model_names_follow_keras_root_scope_rule(keras, name, refused):
+    """check refuses exactly the model names with which Keras cannot run the model."""
+    import numpy as np
+
+    x = keras.Input((4,))
+    model = keras.Model(x, keras.layers.Dense(1)(x), name=name)
+    try:
+        model.predict(np.zeros((1, 4), "float32"), verbose=0)
+        keras_refuses = False
+    except ValueError as e:
+        keras_refuses = "root scope name" in str(e)
+    _, diags = check_text(f"model {name} {{ input x: [4]; output y = Dense(1)(x) }}", "m.net")
+    assert keras_refuses == refused == any(d.code == "model-name" for d in diags)

@@ -1,18 +1,26 @@
 """docs/errors.md, the error catalogue: every example in it gives exactly the output it shows,
-and every diagnostic code has an example, so the page cannot drift from the messages."""
+and every diagnostic code has an example, so the page cannot drift from the messages.
+
+After a deliberate change of wording, ``python tests/test_error_catalogue.py`` rewrites every
+`text` block with what spec2net prints now; review the diff before committing it."""
 
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
+import os
 import re
 import shlex
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
 
 from spec2net.cli import main
-from spec2net.messages import CODES as MESSAGES
+from spec2net.messages import CODES as KNOWN_CODES
 
 CATALOGUE = ROOT / "docs" / "errors.md"
 DEFAULT_COMMAND = "spec2net check example.net"
@@ -29,6 +37,7 @@ class Example:
     data: bytes
     command: str = DEFAULT_COMMAND
     expected: str | None = None
+    text_lines: tuple[int, int] = (0, 0)  # the `text` block's body, as a slice of the page's lines
 
 
 def parse_catalogue(text: str) -> tuple[list[str], list[Example]]:
@@ -73,6 +82,7 @@ def parse_catalogue(text: str) -> tuple[list[str], list[Example]]:
         elif lang == "text":
             assert pending is not None, f"{where}: an output without a spec before it"
             pending.expected = body
+            pending.text_lines = (start, end)
             examples.append(pending)
             pending = None
         else:
@@ -86,23 +96,52 @@ CODES, EXAMPLES = parse_catalogue(CATALOGUE.read_text(encoding="utf-8"))
 
 def test_every_code_has_an_example_and_no_other():
     documented = {e.code for e in EXAMPLES}
-    missing = sorted(set(MESSAGES) - documented)
-    unknown = sorted(set(CODES) - set(MESSAGES))
+    missing = sorted(set(KNOWN_CODES) - documented)
+    unknown = sorted(set(CODES) - set(KNOWN_CODES))
     assert (missing, unknown) == ([], [])
     assert sorted(set(CODES) - documented) == [], "a section without an example"
     assert len(CODES) == len(set(CODES)), "a code with two sections"
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: f"{e.code}@{e.line}")
-def test_example_prints_exactly_what_the_catalogue_shows(example, tmp_path, monkeypatch, capsys):
-    (tmp_path / "example.net").write_bytes(example.data)
-    monkeypatch.chdir(tmp_path)  # so the diagnostics name the file `example.net`, as the page does
+def output_of(example: Example, folder) -> tuple[int, str, str]:
+    """(exit status, stdout, stderr) of the example's command, run on ``folder/example.net``."""
+    (folder / "example.net").write_bytes(example.data)
     argv = shlex.split(example.command)
     assert argv[0] == "spec2net" and argv[1] in ("check", "init") and "example.net" in argv
-    status = main(argv[1:])
-    out, err = capsys.readouterr()
-    assert err.rstrip("\n") == example.expected
+    out, err, cwd = io.StringIO(), io.StringIO(), os.getcwd()
+    os.chdir(folder)  # so the diagnostics name the file `example.net`, as the page does
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(argv[1:])
+    finally:
+        os.chdir(cwd)
+    return status, out.getvalue(), err.getvalue().rstrip("\n")
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: f"{e.code}@{e.line}")
+def test_example_prints_exactly_what_the_catalogue_shows(example, tmp_path):
+    status, out, err = output_of(example, tmp_path)
+    assert err == example.expected
     assert out == ""
     # Warnings alone leave the status at 0: the exit codes the page's introduction states.
     assert status == (1 if ERROR_LINE.search(example.expected) else 0)
     assert f"[{example.code}]" in example.expected, "the example shows another code than its section's"
+
+
+def regenerate() -> int:
+    """Rewrite every `text` block of docs/errors.md with the current output; the number changed."""
+    lines = CATALOGUE.read_text(encoding="utf-8").split("\n")
+    changed = 0
+    for example in reversed(EXAMPLES):  # from the end, so earlier line numbers stay valid
+        with tempfile.TemporaryDirectory() as folder:
+            err = output_of(example, Path(folder))[2]
+        if err != example.expected:
+            start, end = example.text_lines
+            lines[start:end] = err.split("\n")
+            changed += 1
+    CATALOGUE.write_text("\n".join(lines), encoding="utf-8")
+    return changed
+
+
+if __name__ == "__main__":
+    print(f"docs/errors.md: {regenerate()} example output(s) rewritten")
