@@ -170,6 +170,7 @@ class TorchAdapter(_Generated):
 
 
 ADAPTERS = {a.name: a for a in (NumpyAdapter(), KerasAdapter(), TorchAdapter())}
+UNKNOWN_LENGTH = 7  # what a `?` dimension is in the random data (the memory budget counts it too)
 
 
 def _torch_name(module, node, tensor):
@@ -201,7 +202,7 @@ def random_inputs(model: ir.Model, batch: int = 4, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     out = {}
     for t in model.inputs:
-        shape = (batch, *[d if d is not None else 7 for d in t.type.shape])
+        shape = (batch, *[d if d is not None else UNKNOWN_LENGTH for d in t.type.shape])
         if t.type.is_float:
             out[t.input_name] = rng.normal(size=shape).astype(t.type.dtype)
         else:
@@ -240,7 +241,7 @@ def random_targets(model: ir.Model, batch: int, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed + 1)
     out = {}
     for o in model.outputs:
-        shape = (batch, *[d if d is not None else 7 for d in o.tensor.type.shape])
+        shape = (batch, *[d if d is not None else UNKNOWN_LENGTH for d in o.tensor.type.shape])
         target = REGISTRIES["loss"][model.compile.loss[o.name].name].target
         if target == "class_ids":
             out[o.name] = rng.integers(0, shape[-1], size=(*shape[:-1], 1)).astype(np.int32)

@@ -18,13 +18,11 @@ def add_arguments(p):
     add_spec_options(p)
 
 
-UNKNOWN = 7
-
-
 def run(args) -> int:
     from .. import Net, budget
     from ..equiv import (
         ADAPTERS,
+        UNKNOWN_LENGTH,
         diff,
         random_inputs,
         random_targets,
@@ -48,9 +46,8 @@ def run(args) -> int:
         net = Net(without_dropout(net.ir), sources=net.sources)
     tol = tolerance(net.ir)
     # The budget before anything is drawn: a huge dimension is a located error, never a MemoryError.
-    # UNKNOWN is the length random_inputs gives a `?` dimension.
-    budget.check(net.ir, "train" if args.train else "run", args.batch, UNKNOWN, max_memory=args.max_memory,
-                 sources=net.sources)
+    budget.check(net.ir, "train" if args.train else "run", args.batch, UNKNOWN_LENGTH,
+                 max_memory=args.max_memory, sources=net.sources)
     inputs = random_inputs(net.ir, args.batch, args.seed)
     weights = net.init_weights(seed=args.seed, max_memory=0)  # just checked, for the larger task
     ok = _compare(net, names, weights, inputs, tol, "")
