@@ -92,6 +92,16 @@ def test_masked_recurrent(keras, name):
     assert np.all(got["o0"][3] == 0)
 
 
+@pytest.mark.parametrize("layer, args", [("Reshape", {"target_shape": (6, 4)}), ("Flatten", {})])
+def test_reshaping_drops_the_mask(keras, layer, args):
+    """Keras's Flatten and Reshape do not support masking: a recurrence after them runs every step,
+    padding included (the registry's mask="drop")."""
+    chain = [EMB, (layer, args)] + ([("Reshape", {"target_shape": (6, 4)})] if layer == "Flatten" else [])
+    got = _compare(keras, [("int32", (6,))], chain + [("LSTM", {"units": 3})], "mask dropped by " + layer,
+                   x={"x0": TOKENS})
+    assert np.all(got["o0"][3] != 0)  # the fully padded row ran its steps
+
+
 def test_masked_steps_hold_the_state():
     """Without Keras: a masked step repeats the previous output and state exactly."""
     net = spec2net.loads(chain_spec([("int32", (6,))], MASKED["LSTM-seq-state"]))

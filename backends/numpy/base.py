@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spec2net import ir
+from spec2net.registry import LAYERS
 from spec2net.tables import Table
 
 
@@ -44,8 +45,9 @@ class Kernel:
         raise NotImplementedError
 
     def out_masks(self, c: KernelCall, xs: list, masks: list, outs: list) -> list:
-        """Keras's ``compute_mask``: by default the (single) input's mask passes on."""
-        return [masks[0]] * len(outs)
+        """Keras's ``compute_mask``: by default the (single) input's mask passes on, unless the
+        registry says the layer drops it (Flatten, Reshape: Keras's layers without mask support)."""
+        return [None if LAYERS[c.layer.type].mask == "drop" else masks[0]] * len(outs)
 
 
 def merged(what: str, *tables: Table) -> Table:

@@ -72,20 +72,15 @@ class LeakyReLU(Kernel):
         return [np.where(x > 0, x, c.a["negative_slope"] * x)], (x if c.keep else None)
 
 
-class _Reshaping(Kernel):
-    def out_masks(self, c, xs, masks, outs):
-        return [None]  # Keras: these layers do not support masking, the mask stops here
-
-
 @KERNELS.register("Flatten")
-class Flatten(_Reshaping):
+class Flatten(Kernel):
     def forward(self, c: KernelCall, xs):
         x = xs[0]
         return [x.reshape(x.shape[0], -1)], None
 
 
 @KERNELS.register("Reshape")
-class Reshape(_Reshaping):
+class Reshape(Kernel):
     def forward(self, c: KernelCall, xs):
         x = xs[0]
         return [x.reshape((x.shape[0], *c.a["target_shape"]))], None
