@@ -1,7 +1,7 @@
 """The ``spec2net`` command line. Each command lives in spec2net/commands/ and
 exposes ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
 
-Exit codes (CONTRACT.md): 0 ok, 1 errors in the spec, 2 usage or I/O errors.
+Exit codes (CONTRACT.md): 0 ok, 1 errors in the spec (or `train` diverged), 2 usage, I/O or data errors.
 """
 
 from __future__ import annotations
