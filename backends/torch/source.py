@@ -124,8 +124,8 @@ class _Forward:
                         outs, [self.mask.get(t) for t in node.inputs], lambda s: self.temp(node.outputs[0], s),
                         self.imports, keep_logits=any(t in self.outputs for t in node.outputs))
         binding = f"{', '.join(t.name for t in node.outputs if t.name)} = " if any(t.name for t in node.outputs) else ""
-        block = Block(comment_text(f"{self.spec}:{node.span.line}: {binding}{describe(layer)}"), emitter.forward(c),
-                      node)
+        block = Block(_fit_comment(f"{self.spec}:{node.span.line}: {binding}{describe(layer)}", 10),
+                      emitter.forward(c), node)
         for i, t in enumerate(node.outputs):
             m = emitter.out_mask(c, i) if t.masked else None
             if m is not None and not m.isidentifier():
@@ -178,6 +178,12 @@ def _class_doc(name: str, spec: str) -> str:
     return f'"""The model `{doc_text(name)}` of {spec}.\n\n    train() and eval() act as Keras\'s training=True/False."""'
 
 
+def _fit_comment(text: str, indent: int) -> str:
+    """``text`` as a comment that ends within the formatter's width (cut with "...")."""
+    text = comment_text(text)
+    return text if indent + len(text) <= WIDTH else text[: WIDTH - indent - 3] + "..."
+
+
 def _with_comment(line: str, comment: str, indent: int) -> str:
     """``line  # comment`` where that fits in the formatter's width, else the line alone."""
     out = f"{line}  # {comment_text(comment)}"
@@ -214,7 +220,8 @@ def _weights(model: ir.Model, keys: dict) -> list[dict]:
             p = params[w.param]
             paths = tuple(f"layers.{keys[layer]}.{t}" for t in w.tensors)
             rows.append({"key": layer.name + "/" + p.name, "paths": paths, "param": p,
-                         "row": py_literal((paths, w.conversion, tuple(p.shape))),
+                         "row": Seq("(", ")", (py_literal(paths), py_literal(w.conversion),
+                                              py_literal(tuple(p.shape)))),
                          "init": emitter.initial(layer, p), "init_name": p.initializer.name,
                          "trainable": p.trainable and layer.trainable})
     return rows
@@ -231,7 +238,8 @@ def _tensor_names(model: ir.Model, fwd: _Forward):
 def _line_nodes(source: str, blocks: list[Block]) -> dict:
     """Line number (1-based) -> the IR node whose forward block wrote that line."""
     lines = source.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("    def forward(")) + 2
+    # the blocks follow the def line and its `layers = self.layers` (line numbers are 1-based)
+    start = next(i for i, line in enumerate(lines) if line.startswith("    def forward(")) + 3
     out = {}
     for block in blocks:
         start += bool(block.comment)

@@ -61,8 +61,7 @@ def training_context(model: ir.Model, weights: list) -> dict:
     fit_def = f"def fit(model, x, y, {defaults}, **options)"
     if len(fit_def) >= WIDTH:  # black's layout: the parameters on a line of their own
         fit_def = f"def fit(\n    model, x, y, {defaults}, **options\n)"
-    changed = ", ".join(f"{k}={v}" for k, v in _changed(c.optimizer))
-    return {"compile": c, "penalties": penalties, "optimizer_spec": f"{c.optimizer.name}({changed})",
+    return {"compile": c, "penalties": penalties,
             "optimizer_call": render(optimizer, indent=4, before=len("return ")),
             "training": render(training, before=len("TRAINING = ")),
             "fit_def": fit_def + ":"}
