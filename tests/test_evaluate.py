@@ -204,3 +204,17 @@ def test_metrics_of_a_masked_output_count_the_unmasked_steps_as_kerass(keras, lo
     khist = model.fit(*xy(net, data), epochs=2, batch_size=8, shuffle=False, verbose=0).history
     _, ours = net.train(data, start, epochs=2, batch_size=8, shuffle=False)
     assert_logs_equal(ours, khist, 1e-5, "fit masked output")
+
+
+def test_evaluate_names_the_data_file_of_a_bad_target(tmp_path, capsys):
+    path = next(p for p in EXAMPLES if p.stem == "news")
+    net = spec2net.load(path, defines={"max_words": 50})
+    data = data_for(net, n=6)
+    data["output"] = np.arange(6).reshape(6, 1)  # class ids for a categorical_crossentropy output
+    np.savez(tmp_path / "d.npz", **data)
+    spec2net.save_weights(tmp_path / "w.npz", net.init_weights(seed=0))
+    assert main(["evaluate", str(path), "-D", "max_words=50", "--data", str(tmp_path / "d.npz"),
+                 "--weights", str(tmp_path / "w.npz")]) == 2
+    assert capsys.readouterr().err == (
+        f"spec2net evaluate: error: {tmp_path / 'd.npz'}: target 'output': categorical_crossentropy needs one-hot "
+        "rows of width 46, got shape (6, 1) (class ids? use sparse_categorical_crossentropy)\n")
