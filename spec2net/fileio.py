@@ -94,16 +94,24 @@ def check_output_paths(outputs: dict, inputs: dict | None = None) -> None:
             raise PathError(f"{shown(path)}: cannot write: the folder '{shown(folder)}' is not writable")
 
 
+def open_regular(path):
+    """``path`` opened for reading in binary, if it is a regular file; else PathError (a device or
+    a FIFO could be read forever). OSError (no such file, no permission) is the caller's."""
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    kind = _kind(os.fstat(fd).st_mode)
+    if kind:
+        os.close(fd)
+        raise PathError(f"{shown(path)}: cannot read: it is {kind}, not a regular file")
+    return os.fdopen(fd, "rb")
+
+
 def read_limited(path, limit: int = MAX_SPEC_SIZE, what: str = "a spec", flag: str = "--max-spec-size") -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes, else PathError: a device, a FIFO or
     a huge file is refused before it is read (``spec2net check /dev/zero`` answers at once).
     OSError (no such file, no permission) is the caller's."""
-    # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(fd)
-        if _kind(st.st_mode):
-            raise PathError(f"{shown(path)}: cannot read: it is {_kind(st.st_mode)}, not a regular file")
+    with open_regular(path) as f:
+        st = os.fstat(f.fileno())
         chunks, size = [], 0
         while size <= limit:  # in pieces: read(limit + 1) would allocate the whole limit at once
             chunk = f.read(min(limit + 1 - size, 1 << 20))

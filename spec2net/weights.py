@@ -17,7 +17,7 @@ import numpy as np
 from . import budget
 from .budget import show_size
 from .diagnostics import one_line
-from .fileio import PathError, atomic_write, shown
+from .fileio import PathError, atomic_write, open_regular, shown
 
 FORMATS = (".npz", ".safetensors")
 
@@ -50,13 +50,14 @@ def load_weights(path, keys=None, max_bytes: int = 0) -> dict:
     fmt = weights_format(path)
     try:
         if fmt == ".safetensors":
-            size = os.stat(path).st_size  # not compressed: the arrays take at most the file's size
+            with open_regular(path) as f:  # not compressed: the arrays take at most the file's size
+                size = os.fstat(f.fileno()).st_size
             if max_bytes and size > max_bytes:
                 raise WeightsError(f"{shown(path)}: {show_size(size)} of weights is over the "
                                    f"{show_size(max_bytes)} memory budget (--max-memory raises it)")
             return dict(_safetensors_numpy().load_file(str(path)))
         return read_npz(path, keys, max_bytes, WeightsError)
-    except WeightsError:
+    except (WeightsError, PathError):
         raise
     except OSError as e:
         raise WeightsError(f"{shown(path)}: cannot read: {e.strerror or e}") from None
@@ -73,7 +74,7 @@ def read_npz(path, keys=None, max_bytes: int = 0, error=WeightsError) -> dict:
     nothing. Object arrays (pickles) are refused. Problems raise ``error`` with a one-line message
     naming the file; OSError is the caller's."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with open_regular(path) as file, zipfile.ZipFile(file) as zf:
             members = {}
             for info in zf.infolist():
                 key = info.filename.removesuffix(".npy")
@@ -91,7 +92,7 @@ def read_npz(path, keys=None, max_bytes: int = 0, error=WeightsError) -> dict:
                 with zf.open(info) as f:
                     out[key] = np.lib.format.read_array(f, allow_pickle=False)
             return out
-    except (error, OSError):
+    except (error, PathError, OSError):
         raise
     except Exception as e:  # noqa: BLE001  (a corrupt or foreign file: say so, never a traceback)
         raise error(f"{shown(path)}: not a readable .npz file ({type(e).__name__}: {one_line(str(e))})") from None

@@ -210,3 +210,13 @@ def _sparse(path, size):
     with open(path, "wb") as f:
         f.truncate(size)
     return path
+
+
+@pytest.mark.parametrize("flag", ["--inputs", "--weights"])
+def test_arrays_must_come_from_regular_files(work, capsys, flag):
+    os.mkfifo(work / "pipe.npz")  # no writer: opening it must not wait for one
+    os.symlink("/dev/zero", work / "zero.npz")
+    for name, kind in (("pipe.npz", "a FIFO"), ("zero.npz", "a character device")):
+        argv = ["run", "m.net", "--inputs", "in.npz", flag, name]
+        assert main(argv) == 2
+        assert capsys.readouterr().err == f"spec2net run: error: {name}: cannot read: it is {kind}, not a regular file\n"
