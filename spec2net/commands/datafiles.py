@@ -12,18 +12,26 @@ import numpy as np
 from ..cli import UsageError
 from ..fileio import atomic_write, shown
 from ..runtime.data import DataError
+from ..weights import WeightsError
 
 
 @contextlib.contextmanager
 def blaming(files: dict):
-    """Turn a DataError into a usage error (exit 2) naming the file it came from: ``files`` maps
-    ``DataError.source`` (None: the main data) to a path. ``with blaming({None: args.data}): ...``
-    prints ``spec2net train: error: data.npz: target 'y': ...``."""
+    """Errors in the user's files as usage errors (exit 2). A DataError names the file it came from:
+    ``files`` maps ``DataError.source`` (None: the main data) to a path, so ``with blaming({None:
+    args.data}): ...`` prints ``spec2net train: error: data.npz: target 'y': ...``; a weights or
+    settings error is one line already. A diverging run (NonFiniteError) is not a usage error."""
+    from ..backends.numpy.train import NonFiniteError, TrainError
+
     try:
         yield
     except DataError as e:
         path = files.get(e.source, files.get(None))
         raise UsageError(f"{shown(path)}: {e.detail}") from None
+    except NonFiniteError:
+        raise
+    except (WeightsError, TrainError) as e:
+        raise UsageError(str(e)) from None
 
 
 def write_npz(path, arrays: dict) -> None:

@@ -7,7 +7,7 @@ import json
 
 from ..budget import resolve
 from ..cli import UsageError, add_memory_option, add_spec_options, load_net
-from ..weights import WeightsError, load_arrays, load_weights
+from ..weights import load_arrays, load_weights
 from .datafiles import blaming, strict_json
 
 HELP = "the loss and metrics of the spec with these weights on a data set (Keras's evaluate), with NumPy"
@@ -36,17 +36,12 @@ def checked_batch_size(args) -> int:
 
 
 def run(args) -> int:
-    from ..backends.numpy.train import TrainError
-
     batch_size = checked_batch_size(args)
     net = load_net(args)
     data = load_arrays(args.data, {*net.input_names, *net.output_names}, args.max_memory)
-    try:
+    with blaming({None: args.data}):
         weights = load_weights(args.weights, max_bytes=resolve(args.max_memory))
-        with blaming({None: args.data}):
-            logs = net.evaluate(data, weights, batch_size=batch_size, max_memory=args.max_memory)
-    except (WeightsError, TrainError) as e:
-        raise UsageError(str(e)) from None
+        logs = net.evaluate(data, weights, batch_size=batch_size, max_memory=args.max_memory)
     if args.json:
         print(json.dumps(strict_json(logs), allow_nan=False))
     else:

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from ..budget import resolve
-from ..cli import UsageError, add_memory_option, add_spec_options, load_net
+from ..cli import add_memory_option, add_spec_options, load_net
 from ..fileio import check_output_paths
-from ..weights import WeightsError, load_arrays, load_weights
+from ..weights import load_arrays, load_weights
 from .datafiles import blaming, write_npz
 from .evaluate import add_batch_size, checked_batch_size
 
@@ -29,11 +29,8 @@ def run(args) -> int:
     batch_size = checked_batch_size(args)
     net = load_net(args)
     inputs = load_arrays(args.inputs, set(net.input_names), args.max_memory)
-    try:
+    with blaming({None: args.inputs}):
         weights = load_weights(args.weights, max_bytes=resolve(args.max_memory))
-        with blaming({None: args.inputs}):
-            outputs = net.predict(inputs, weights, batch_size=batch_size, max_memory=args.max_memory)
-    except WeightsError as e:
-        raise UsageError(str(e)) from None
+        outputs = net.predict(inputs, weights, batch_size=batch_size, max_memory=args.max_memory)
     write_npz(args.output, outputs)
     return 0
