@@ -74,6 +74,8 @@ def check_output_paths(outputs: dict, inputs: dict | None = None) -> None:
     in_stats = [_stat(p) for _, p in given_in]
     seen = []
     for flag, path in given_out:
+        if not path or path.endswith(("/", os.sep)):  # "" would resolve to the working folder
+            raise PathError(f"{shown(path) or repr(path)}: cannot write {flag}: not a file name")
         st = _stat(path)
         if st is not None and _kind(st.st_mode):
             raise PathError(f"{shown(path)}: cannot write {flag}: it is {_kind(st.st_mode)}, "

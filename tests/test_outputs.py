@@ -66,6 +66,8 @@ REFUSED = {
                           "/dev/null: cannot write -o: it is a character device, not a regular file"),
     "missing folder": (TRAIN + ["-o", "w.npz", "--history", "no/such/h.json"],
                        "no/such/h.json: cannot write: no such folder 'no/such'"),
+    "an empty name": (["init", "m.net", "-o", ""], "'': cannot write -o: not a file name"),
+    "a folder's name": (["init", "m.net", "-o", "new/"], "new/: cannot write -o: not a file name"),
     "newline in a name": (TRAIN + ["-o", "a\nb/w.npz"], "a\\nb/w.npz: cannot write: no such folder 'a\\nb'"),
 }
 
