@@ -89,8 +89,8 @@ def check_inputs(spec: DataSpec, arrays: dict, exact: bool = False) -> tuple[dic
         raise DataError(f"{found} (the model's inputs are {_names(spec.inputs)})")
     out, n, first = {}, None, None
     for s in spec.inputs:
-        x = _numbers(f"input {s.name!r}", arrays[s.name], s.dtype)
         what = f"input {s.name!r}"
+        x = _numbers(what, arrays[s.name], s.dtype)
         _shape(what, x, s.shape)
         if n is None:
             n, first = x.shape[0], what
