@@ -155,7 +155,6 @@ def atomic_write_many(outputs: list) -> None:
                 with _naming(path):
                     tmp, fd = _create_temp(Path(os.path.realpath(path)))
                     temps.append((tmp, path))
-                    _LIVE.add(tmp)
                     with os.fdopen(fd, "wb") as f:
                         f.write(raw)
             for tmp, path in temps:
@@ -187,6 +186,7 @@ def _create_temp(path: Path) -> tuple[str, int]:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
         except FileExistsError:
             continue
+        _LIVE.add(tmp)  # at once: a signal from here on finds it
         if st is not None and stat.S_ISREG(st.st_mode) and hasattr(os, "fchmod"):
             try:
                 os.fchmod(fd, stat.S_IMODE(st.st_mode))  # a replaced file keeps its mode
