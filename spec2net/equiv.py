@@ -153,13 +153,8 @@ class TorchAdapter(_Generated):
             result, local = self.locals_of("forward", lambda: model(*args))
         result = result if isinstance(result, tuple) else (result,)
         outs = {n: r.detach().numpy() for n, r in zip(net.output_names, result)}
-        trace = {}
-        for node in net.ir.nodes:
-            for t in node.outputs:
-                value = local.get(_torch_name(module, node, t))
-                if isinstance(value, torch.Tensor):
-                    trace[t] = value.detach().numpy()
-        return outs, trace
+        tensors = [t for node in net.ir.nodes for t in node.outputs]
+        return outs, {t: local[module.name_of(t)].detach().numpy() for t in tensors}
 
     def fit(self, ns, model, net, data, steps, batch):
         import torch
@@ -171,16 +166,6 @@ class TorchAdapter(_Generated):
 
 ADAPTERS = {a.name: a for a in (NumpyAdapter(), KerasAdapter(), TorchAdapter())}
 UNKNOWN_LENGTH = 7  # what a `?` dimension is in the random data (the memory budget counts it too)
-
-
-def _torch_name(module, node, tensor):
-    """The tensor's name in ``forward``; a module built before torch's ``build_source`` gave its
-    name map names a layer call's first output after the layer, and only the first call's."""
-    if module.tensor_names:
-        return module.name_of(tensor)
-    from .codegen import safe_identifier
-
-    return safe_identifier(node.layer.name, set()) if node.call_index == 0 and tensor.index == 0 else None
 
 
 def _ordered(arrays: dict, names: list):

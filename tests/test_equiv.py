@@ -124,12 +124,13 @@ def test_a_shared_layers_second_call_is_named_with_its_line(keras, monkeypatch, 
     assert abs(equiv.diff(got[second.outputs[0]], ref[second.outputs[0]])[0] - 0.01) <= 1e-6
 
 
+@pytest.mark.parametrize("backend", ["keras", "torch"])
 @pytest.mark.parametrize("stem", ["shared", "multi_output"])
-def test_every_layer_call_agrees_between_numpy_and_keras(keras, stem):
+def test_every_layer_call_agrees_with_numpy(keras, torch, stem, backend):
     net = spec2net.load(ROOT / "examples" / f"{stem}.net")
     x, w = equiv.random_inputs(net.ir), equiv.perturbed_weights(net.ir)
     _, ref = equiv.NumpyAdapter().run(net, x, w)
-    _, got = equiv.KerasAdapter().run(net, x, w)
+    _, got = equiv.ADAPTERS[backend].run(net, x, w)
     tensors = [t for n in net.ir.nodes for t in n.outputs]
     assert set(got) == set(ref) == set(tensors)  # seq, h and c of one LSTM call included
     worst = max(equiv.diff(got[t], ref[t])[0] for t in tensors)
