@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
 import pytest
 
+import spec2net
 from spec2net.ir import Ref
 from spec2net.registry import REGISTRIES, canonical, canonical_layers
 from spec2net.registry.types import REQUIRED
@@ -64,3 +66,17 @@ def test_every_variance_scaling_initializer_is_marked(keras):
     unmarked = [n for n, e in canonical("initializer").items() if not e.variance_scaling
                 and isinstance(getattr(keras.initializers, e.keras_name)(), keras.initializers.VarianceScaling)]
     assert not unmarked
+
+
+def test_leaky_relu_activation_has_keras_slope_and_no_other(keras):
+    """The name `leaky_relu` means Keras's function with its default slope: the checker fills that
+    slope into the IR; a spec that asks for another one is told to use the LeakyReLU layer."""
+    x = np.array([-2.0, 3.0], np.float32)
+    slope = float(np.asarray(keras.activations.get("leaky_relu")(x))[0] / x[0])
+    spec = "model m {{ input x: float32[3]; output y = Dense(2, activation={})(x) }}"
+    ref = spec2net.loads(spec.format("leaky_relu")).ir.layers[0].args["activation"]
+    assert ref.kwargs == {"negative_slope": pytest.approx(slope)}
+    with pytest.raises(spec2net.SpecError) as info:
+        spec2net.loads(spec.format("leaky_relu(negative_slope=0.1)"))
+    (d,) = info.value.diagnostics
+    assert d.code == "arg-range" and "the LeakyReLU layer takes another slope" in d.message
