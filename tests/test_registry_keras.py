@@ -80,3 +80,12 @@ def test_leaky_relu_activation_has_keras_slope_and_no_other(keras):
         spec2net.loads(spec.format("leaky_relu(negative_slope=0.1)"))
     (d,) = info.value.diagnostics
     assert d.code == "arg-range" and "the LeakyReLU layer takes another slope" in d.message
+
+
+def test_model_fit_is_always_filled_with_keras_fit_defaults(keras):
+    """A spec without a `fit` block still has every fit() argument, Keras's defaults, in its IR."""
+    fit = spec2net.loads("model m { input x: float32[3]; output y = Dense(1)(x) }").ir.fit
+    params = _parameters(keras.Model.fit)
+    assert {k: fit[k] for k in ("epochs", "validation_split", "shuffle")} == \
+        {k: params[k].default for k in ("epochs", "validation_split", "shuffle")}
+    assert params["batch_size"].default is None and fit["batch_size"] == 32  # Keras: None means 32
