@@ -1,6 +1,6 @@
 """The registry's facts against Keras 3 itself: every layer's and function's argument defaults
-(the checker fills them, so a wrong one would be wrong in every backend), and the
-variance-scaling parameters of the named initializers."""
+(the checker fills them, so a wrong one would be wrong in every backend), the variance-scaling
+parameters of the named initializers, the leaky_relu activation's slope and fit()'s defaults."""
 
 from __future__ import annotations
 
