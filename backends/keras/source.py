@@ -59,7 +59,7 @@ def build_source(model: ir.Model) -> GeneratedModule:
                                       else "compile_model(build_model()).fit(x, y, epochs=10)")
     if model.fit is not None:
         context["fit_code"] = fit_code(model.fit)
-        context["fit_comment"] = "The spec's fit block, for model.fit(x, y, **FIT)."
+        context["fit_comment"] = "The spec's fit block (Keras's defaults where it has none), for model.fit(x, y, **FIT)."
     lines = _template().render(context).split("\n")
     start = lines.index(_BODY)
     body, line_nodes = [], {}

@@ -101,5 +101,5 @@ def compile_model(model):
     return model
 
 
-# The spec's fit block, for model.fit(x, y, **FIT).
+# The spec's fit block (Keras's defaults where it has none), for model.fit(x, y, **FIT).
 FIT = {"epochs": 10, "batch_size": 16, "validation_split": 0.0, "shuffle": False}

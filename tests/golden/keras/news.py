@@ -103,5 +103,5 @@ def compile_model(model):
     return model
 
 
-# The spec's fit block, for model.fit(x, y, **FIT).
+# The spec's fit block (Keras's defaults where it has none), for model.fit(x, y, **FIT).
 FIT = {"epochs": 5, "batch_size": 32, "validation_split": 0.1, "shuffle": True}

@@ -105,5 +105,5 @@ def compile_model(model):
     return model
 
 
-# The spec's fit block, for model.fit(x, y, **FIT).
+# The spec's fit block (Keras's defaults where it has none), for model.fit(x, y, **FIT).
 FIT = {"epochs": 1, "batch_size": 32, "validation_split": 0.0, "shuffle": True}
