@@ -16,7 +16,7 @@ from __future__ import annotations
 from spec2net.codegen import py_literal
 
 from .emitter import EMITTERS, Emitter, Weight
-from .functions import activation_callable, initializer_call
+from .functions import activation_callable
 
 
 class Recurrent(Emitter):
@@ -102,13 +102,6 @@ def _acts(c):
 @EMITTERS.register("LSTM")
 class LSTM(Recurrent):
     torch_module, states = "nn.LSTM", 2
-
-    def initial(self, layer, param):
-        if param.initializer.name != "unit_forget_bias":
-            return super().initial(layer, param)
-        # Keras's unit_forget_bias (the registry's initializer of the bias): the forget gate's quarter starts at one
-        u, inner = layer.args["units"], param.initializer.kwargs["bias_initializer"]
-        return f"torch.cat([{initializer_call(inner, (u,))}, torch.ones({u}), {initializer_call(inner, (2 * u,))}])"
 
     def step_call(self, c, rdrop):
         return f"rt.lstm_step({c.mod}.weight_hh_l0, {_acts(c)}, {rdrop})"

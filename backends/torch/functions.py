@@ -73,6 +73,9 @@ def initializer_call(ref, shape: tuple) -> str:
     >>> initializer_call(Ref("initializer", "zeros"), (3,))
     'torch.zeros((3,))'
     """
+    if ref.name == "unit_forget_bias":  # LSTMCell.build's bias (gates i f c o): the forget quarter starts at one
+        inner, u = ref.kwargs["bias_initializer"], shape[0] // 4
+        return f"torch.cat([{initializer_call(inner, (u,))}, torch.ones({u}), {initializer_call(inner, (2 * u,))}])"
     args = {k: py_literal(v) for k, v in ref.args}
     # an initializer's own seed makes that weight reproducible by itself, as Keras's does
     g = f"rt.generator({args['seed']})" if ref.kwargs.get("seed") is not None else "g"
