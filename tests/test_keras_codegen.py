@@ -155,3 +155,21 @@ def test_list_and_dict_targets_give_the_twins_numbers(keras, tmp_path):
     predicted = model.predict(x, verbose=0)
     assert isinstance(predicted, list) and [p.shape for p in predicted] == [(16, 5), (16, 1)]
     assert model.output_names == ["topic", "score"]
+
+
+def test_one_output_takes_an_array_a_list_or_a_dict(keras):
+    from keras_twins import build_twin, compile_twin, get_weights, set_weights
+
+    net = spec2net.load(ROOT / "examples" / "mlp.net")
+    ns = namespace(net.build("keras"))
+    model = ns["compile_model"](ns["build_model"]())
+    twin = compile_twin("mlp", build_twin("mlp"))
+    set_weights(model, get_weights(twin))
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((16, 4)).astype(np.float32)
+    y = (rng.random((16, 1)) > 0.5).astype(np.float32)
+    want = twin.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+    for target in (y, [y], {"output": y}):
+        got = model.evaluate(x, target, batch_size=16, verbose=0, return_dict=True)
+        assert got == pytest.approx(want, rel=1e-6, abs=1e-6), type(target).__name__
+    assert list(model.predict(x, verbose=0)) == ["output"]

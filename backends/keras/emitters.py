@@ -59,29 +59,30 @@ class LayerEmitter:
 
 _MERGE_MASK = ("logical_or",)
 
-for _type, _emitter in {
-    "Dense": LayerEmitter("Dense"),
-    "Embedding": LayerEmitter("Embedding", mask_ops=("not_equal",), mask_when="mask_zero"),
-    "Dropout": LayerEmitter("Dropout"),
-    "Activation": LayerEmitter("Activation"),
-    "LeakyReLU": LayerEmitter("LeakyReLU"),
-    "Flatten": LayerEmitter("Flatten", pinned=(("data_format", "channels_last"),)),
-    "Reshape": LayerEmitter("Reshape"),
-    "SimpleRNN": LayerEmitter("SimpleRNN", states=("h",)),
-    "LSTM": LayerEmitter("LSTM", states=("h", "c")),
-    "GRU": LayerEmitter("GRU", states=("h",)),
-    "BatchNormalization": LayerEmitter("BatchNormalization"),
-    "LayerNormalization": LayerEmitter("LayerNormalization"),
-    "Concatenate": LayerEmitter("Concatenate", mask_ops=("ones_like", "logical_or", "expand_dims", "zeros_like",
-                                                         "concatenate", "any"), mask_when="any"),
-    "Add": LayerEmitter("Add", mask_ops=_MERGE_MASK),
-    "Subtract": LayerEmitter("Subtract", mask_ops=_MERGE_MASK),
-    "Multiply": LayerEmitter("Multiply", mask_ops=_MERGE_MASK),
-    "Average": LayerEmitter("Average", mask_ops=_MERGE_MASK),
-    "Maximum": LayerEmitter("Maximum", mask_ops=_MERGE_MASK),
-    "Minimum": LayerEmitter("Minimum", mask_ops=_MERGE_MASK),
-}.items():
-    EMITTERS.add(_emitter, _type)
+# keyed by the Keras class name, which is the registry key of every layer the language has
+for _e in (
+    LayerEmitter("Dense"),
+    LayerEmitter("Embedding", mask_ops=("not_equal",), mask_when="mask_zero"),
+    LayerEmitter("Dropout"),
+    LayerEmitter("Activation"),
+    LayerEmitter("LeakyReLU"),
+    LayerEmitter("Flatten", pinned=(("data_format", "channels_last"),)),
+    LayerEmitter("Reshape"),
+    LayerEmitter("SimpleRNN", states=("h",)),
+    LayerEmitter("LSTM", states=("h", "c")),
+    LayerEmitter("GRU", states=("h",)),
+    LayerEmitter("BatchNormalization"),
+    LayerEmitter("LayerNormalization"),
+    LayerEmitter("Concatenate", mask_ops=("ones_like", "logical_or", "expand_dims", "zeros_like", "concatenate",
+                                          "any"), mask_when="any"),
+    LayerEmitter("Add", mask_ops=_MERGE_MASK),
+    LayerEmitter("Subtract", mask_ops=_MERGE_MASK),
+    LayerEmitter("Multiply", mask_ops=_MERGE_MASK),
+    LayerEmitter("Average", mask_ops=_MERGE_MASK),
+    LayerEmitter("Maximum", mask_ops=_MERGE_MASK),
+    LayerEmitter("Minimum", mask_ops=_MERGE_MASK),
+):
+    EMITTERS.add(_e, _e.keras_class)
 
 
 def emitter(layer_type: str) -> LayerEmitter:
