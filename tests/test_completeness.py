@@ -15,6 +15,7 @@ from spec2net.backends.numpy import activations, initializers, losses, metrics, 
 from spec2net.backends.numpy.grads import GRADS
 from spec2net.backends.numpy.grads.activations import ACT_GRADS
 
+from spec2net.ir import Ref
 from spec2net.registry import canonical, canonical_layers
 from spec2net.registry.functions import LAYER_INITIALIZERS
 
@@ -109,3 +110,16 @@ def test_torch_runtime_is_complete(torch, kind):
     else:
         missing = sorted(n for n, e in canonical("optimizer").items() if not hasattr(rt, e.keras_name))
     assert not missing, f"torch runtime lacks {kind}: {missing}"
+
+
+def _filled(kind: str, name: str) -> Ref:
+    entry = canonical(kind).get(name) or LAYER_INITIALIZERS[name]
+    return Ref(kind, name, tuple((a.name, a.default) for a in entry.args))
+
+
+@pytest.mark.parametrize("name", registered("initializer"))
+def test_torch_writes_every_initializer(name):
+    """The torch module draws each weight with ``initializer_call``: it must know every initializer."""
+    from spec2net.backends.torch.functions import initializer_call
+
+    assert initializer_call(_filled("initializer", name), (4, 8)).strip()
