@@ -34,15 +34,21 @@ READABLE = {
 
 
 class SepPostLex:
-    """Turns newlines and ';' into _SEP tokens where they end a statement."""
+    """Turns newlines and ';' into _SEP tokens where they end a statement.
+
+    It also remembers the last two tokens handed to the parser (``before``, ``last``), for the
+    spans of keyword literals, which the grammar filters out of the tree.
+    """
 
     always_accept = ("_NL", "SEMI")
 
     def __init__(self):
         self.stack: list[tuple[str, Token, bool]] = []  # (opener type, token, newlines free)
+        self.before = self.last = None
 
     def process(self, stream):
         self.stack = []
+        self.before = self.last = None
         pending = None  # a separator waiting to see whether '}' or the end follows
         prev = None
         for tok in stream:
@@ -53,6 +59,7 @@ class SepPostLex:
                     pending = Token.new_borrow_pos("_SEP", tok.value, tok)
                 continue
             if pending is not None and tok.type != "RBRACE":
+                self.before, self.last = self.last, pending
                 yield pending
             pending = None
             if tok.type in OPENERS:
@@ -61,6 +68,7 @@ class SepPostLex:
             elif tok.type in CLOSERS and self.stack and self.stack[-1][0] == CLOSERS[tok.type]:
                 self.stack.pop()
             prev = tok
+            self.before, self.last = self.last, tok
             yield tok
 
 
@@ -125,6 +133,7 @@ class _Build(Transformer):
 
     file = "<spec>"
     problems: list  # errors in literals, found while parsing; they do not stop the parse
+    postlex: SepPostLex  # the last tokens read, for the spans of keyword literals
 
     def _s(self, first, last=None):
         return _span_of(self.file, first, last)
@@ -162,9 +171,9 @@ class _Build(Transformer):
     def _fake(self, kind=None):
         # Keyword literals are filtered from the children. LALR reduces one once it has read the
         # next token, so the literal is usually the token before the last (the last at the end).
-        tok = self._last
-        if kind is not None and tok.type != kind and self._prev is not None and self._prev.type == kind:
-            tok = self._prev
+        tok, before = self.postlex.last, self.postlex.before
+        if kind is not None and tok.type != kind and before is not None and before.type == kind:
+            tok = before
         return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
 
     def list(self, c):
@@ -191,8 +200,10 @@ class _Build(Transformer):
 
     def call(self, c):
         func, rest = c[0], [x for x in c[1:] if x is not None]
-        args = [a for a in rest if not (isinstance(a, tuple) and a and a[0] == "kw")]
-        kwargs = [a[1:] for a in rest if isinstance(a, tuple) and a and a[0] == "kw"]
+        # Tuples, not lists: most calls have no keywords (the empty tuple is shared), and a tuple
+        # of untracked values leaves the GC's watch, so a long spec's AST costs each collection less.
+        args = tuple(a for a in rest if not (isinstance(a, tuple) and a and a[0] == "kw"))
+        kwargs = tuple(a[1:] for a in rest if isinstance(a, tuple) and a and a[0] == "kw")
         return S.Call(self._s(func), func, args, kwargs)
 
     def chain(self, c):
@@ -212,7 +223,7 @@ class _Build(Transformer):
         return S.Input(span, str(name_tok) if name_tok else None, dtype, dspan, dims)
 
     def assign(self, c):
-        targets = [(str(t), _tok_span(self.file, t)) for t in c[:-1]]
+        targets = tuple((str(t), _tok_span(self.file, t)) for t in c[:-1])
         return S.Assign(self._s(c[0], c[-1]), targets, c[-1])
 
     def output_stmt(self, c):
@@ -262,20 +273,6 @@ class _Build(Transformer):
         return S.File(Span(self.file, 1, 1), list(c))
 
 
-class _Tracking(SepPostLex):
-    """Remembers the last two tokens handed to the parser, for spans of keyword literals."""
-
-    def __init__(self, builder: _Build):
-        super().__init__()
-        self.builder = builder
-
-    def process(self, stream):
-        self.builder._prev = self.builder._last = None
-        for tok in super().process(stream):
-            self.builder._prev, self.builder._last = self.builder._last, tok
-            yield tok
-
-
 @lru_cache(maxsize=1)
 def _grammar() -> str:
     return resources.files("spec2net.grammar").joinpath("spec2net.lark").read_text(encoding="utf-8")
@@ -284,7 +281,7 @@ def _grammar() -> str:
 class Parser:
     def __init__(self):
         self.builder = _Build()
-        self.postlex = _Tracking(self.builder)
+        self.postlex = self.builder.postlex = SepPostLex()
         self.lark = Lark(_grammar(), parser="lalr", lexer=FastLexer, postlex=self.postlex,
                          transformer=self.builder, maybe_placeholders=True, cache=False)
 
@@ -308,7 +305,7 @@ class Parser:
         if isinstance(err, UnexpectedEOF) or (tok is not None and tok.type == "$END"):
             found = "the end of the file"
             if open_ is not None:
-                line, col = _last_line_col(self.builder)
+                line, col = _last_line_col(self.postlex)
         else:
             found = f"{tok.value!r}" if tok.type != "_SEP" else "the end of the line"
             if tok.type != "NAME" and str(tok.value).isidentifier():
@@ -334,8 +331,8 @@ class Parser:
         return diag(Span(file, line, col, line, end), message, **fields)
 
 
-def _last_line_col(builder: _Build) -> tuple[int, int]:
-    last = getattr(builder, "_last", None)
+def _last_line_col(postlex: SepPostLex) -> tuple[int, int]:
+    last = postlex.last
     return (last.end_line, last.end_column) if last is not None else (1, 1)
 
 
