@@ -52,8 +52,8 @@ class DictExpr(Node):
 @dataclass(slots=True)
 class Call(Node):
     func: Node
-    args: list
-    kwargs: list  # [(name, Span, Expr)]
+    args: tuple
+    kwargs: tuple  # ((name, Span, Expr), ...)
     paren: Span = field(repr=False, compare=False, default=None)
 
 
@@ -75,7 +75,7 @@ class Input(Node):
 
 @dataclass(slots=True)
 class Assign(Node):
-    targets: list  # [(name, Span)]
+    targets: tuple  # ((name, Span), ...)
     value: Node
 
 
