@@ -190,6 +190,13 @@ def _parity(case, net, history_tol=TOL):
     d = max(max_diff(mine[k], history[k]) for k in history)
     DIFFS.add(case + " (history)", d)
     assert d <= history_tol, f"history {mine} vs Keras {history}"
+    # and Keras's evaluate on the trained model: loss, per-output losses, metrics
+    keval = kmodel.evaluate(kx, y, batch_size=BATCH, verbose=0, return_dict=True)
+    teval = tmod["evaluate"](model, x, y, batch_size=BATCH)
+    assert sorted(teval) == sorted(keval)
+    d = max(abs(teval[k] - keval[k]) for k in keval)
+    DIFFS.add(case + " (evaluate)", d)
+    assert d <= history_tol, f"evaluate {teval} vs Keras {keval}"
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -247,3 +254,58 @@ def test_masked_output_loss_matches_keras(keras, torch):
             out = model(torch.as_tensor(xs["t"]))
             got = float(mod["compute_loss"](model, out, ys))
         assert abs(got - want["loss"]) <= TOL, (got, want)
+
+
+VECTOR_TARGETS = """model v {
+    input x: float32[4]
+    output y = Dense(1, kernel_regularizer=l2(0.01))(x)
+    compile { optimizer = sgd(learning_rate=0.1, momentum=0.5); loss = mse; metrics = [mae] }
+}"""
+
+
+def test_vector_targets_align_as_keras(keras, torch):
+    """Targets of shape (n,) for an (n, 1) output: Keras aligns the ranks (squeeze_or_expand_to_same_rank);
+    a broadcast would train on an (n, n) loss. compute_loss, evaluate, and fit with validation_data
+    (history: loss, metric, val_*) equal Keras's."""
+    from keras_twins import set_weights
+
+    net = spec2net.loads(VECTOR_TARGETS)
+    start = nb.init_weights(net.ir, 0)
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((N, 4)).astype(np.float32), rng.standard_normal(N).astype(np.float32)
+    vx, vy = rng.standard_normal((12, 4)).astype(np.float32), rng.standard_normal(12).astype(np.float32)
+    kmod = load_module(net.build("keras"))
+    kmodel = kmod["compile_model"](kmod["build_model"]())
+    set_weights(kmodel, start)
+    mod = load_module(net.build("torch"))
+    model = mod["build_model"]()
+    mod["set_weights"](model, start)
+
+    want = kmodel.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)
+    got = mod["evaluate"](model, x, y, batch_size=BATCH)
+    assert sorted(got) == sorted(want) and max(abs(got[k] - want[k]) for k in want) <= 1e-6, (got, want)
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.as_tensor(x))
+        loss = float(mod["compute_loss"](model, out, [y]))
+        broadcast = float(((torch.as_tensor(y) - out) ** 2).mean())  # (n, n): the old bug
+    penalty = 0.01 * float(model.layers["dense"].weight.detach().square().sum())
+    assert abs(loss - want["loss"]) <= 1e-6 and abs(broadcast + penalty - want["loss"]) > 1e-3
+
+    history = kmodel.fit(x, y, epochs=EPOCHS, batch_size=BATCH, shuffle=False, verbose=0,
+                         validation_data=(vx, vy)).history
+    mine = mod["fit"](model, x, y, epochs=EPOCHS, batch_size=BATCH, shuffle=False, validation_data=(vx, vy))
+    assert sorted(mine) == sorted(history)
+    d = max(max_diff(mine[k], history[k]) for k in history)
+    DIFFS.add("(n,) targets, validation_data (history)", d)
+    assert d <= 1e-6, (mine, history)
+
+
+def test_bad_targets_are_a_data_error(torch):
+    """The data checks of spec2net.runtime.data run in the module's fit: one line naming the target."""
+    net = spec2net.load(ROOT / "examples" / "multi_output.net")
+    mod = load_module(net.build("torch"))
+    x, y = _data(net)
+    with pytest.raises(ValueError, match=r"^validation_data: target 'topic': categorical_crossentropy needs one-hot"):
+        mod["fit"](mod["build_model"](), x, y, epochs=1,
+                   validation_data=(x, {"topic": y["topic"][:, :1], "score": y["score"]}))
