@@ -19,8 +19,7 @@ import sys
 import numpy as np
 
 from . import ir
-from .registry import LAYERS, REGISTRIES, LayerDef
-from .registry.functions import LAYER_INITIALIZERS
+from .registry import LAYER_INITIALIZERS, LAYERS, REGISTRIES, LayerDef
 
 
 class NumpyAdapter:

@@ -7,6 +7,7 @@ import importlib.util
 
 import numpy as np
 from numpy_keras_helpers import random_inputs
+from registry_samples import random_targets
 
 from spec2net import equiv
 
@@ -68,18 +69,6 @@ def example_inputs(net, n=6, seed=1):
 
 
 def example_targets(net, outputs, seed=2):
-    """Targets that fit each output's loss: 0/1, one-hot, class ids or real values."""
-    rng = np.random.default_rng(seed)
-    out = {}
-    for o in net.ir.outputs:
-        shape = outputs[o.name].shape
-        loss = net.ir.compile.loss[o.name].name
-        if loss == "binary_crossentropy":
-            out[o.name] = (rng.random(shape) > 0.5).astype(np.float32)
-        elif loss == "categorical_crossentropy":
-            out[o.name] = np.eye(shape[-1], dtype=np.float32)[rng.integers(0, shape[-1], shape[:-1])]
-        elif loss == "sparse_categorical_crossentropy":
-            out[o.name] = rng.integers(0, shape[-1], shape[:-1]).astype(np.int32)
-        else:
-            out[o.name] = rng.standard_normal(shape).astype(np.float32)
-    return out
+    """Targets that fit each output's loss (the registry's ``target``), as float32 or int32 arrays."""
+    out = random_targets(net.ir, outputs, np.random.default_rng(seed))
+    return {k: v.astype(np.int32 if v.dtype.kind == "i" else np.float32) for k, v in out.items()}

@@ -11,12 +11,10 @@ import numpy as np
 import pytest
 from conftest import EXAMPLES, ROOT
 from numpy_keras_helpers import chain_spec
+from registry_samples import layer_samples
 from spec2net.backends.keras import emitters, values
 
 import spec2net
-from spec2net.registry import canonical_layers
-
-LAYER_CASES = [(name, i) for name, d in canonical_layers().items() for i in range(len(d.samples))]
 
 
 def namespace(source: str) -> dict:
@@ -99,9 +97,8 @@ def test_a_keras_user_would_write_this():
         assert default not in source, default
 
 
-@pytest.mark.parametrize("layer_type,case", LAYER_CASES)
-def test_left_out_arguments_are_keras_defaults(keras, monkeypatch, layer_type, case):
-    args, inputs = canonical_layers()[layer_type].samples[case]
+@pytest.mark.parametrize("layer_type,args,inputs", layer_samples())
+def test_left_out_arguments_are_keras_defaults(keras, monkeypatch, layer_type, args, inputs):
     net = spec2net.loads(chain_spec(inputs, [(layer_type, args)]))
     short = namespace(net.build("keras"))["build_model"]()
     everything_written(monkeypatch)
