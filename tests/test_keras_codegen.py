@@ -170,3 +170,17 @@ def test_one_output_takes_an_array_a_list_or_a_dict(keras):
         got = model.evaluate(x, target, batch_size=16, verbose=0, return_dict=True)
         assert got == pytest.approx(want, rel=1e-6, abs=1e-6), type(target).__name__
     assert list(model.predict(x, verbose=0)) == ["output"]
+
+
+def test_many_layers_named_like_keras_mask_operations_still_fit_in_99_columns(keras):
+    names = ["concatenate_1", "concatenate_4", "logical_or_7", "any_3", "ones_like", "expand_dims_2",
+             "zeros_like_5", "not_equal_9"]
+    body = "\n".join(f'  t{i} = Dense(2, name="{n}")(x)' for i, n in enumerate(names))
+    spec = ("model m {\n  input tok: int32[4]\n  e = Embedding(10, 3, mask_zero=true)(tok)\n"
+            "  x = LSTM(2, return_sequences=true)(e)\n" + body + "\n  output y = concatenate(["
+            + ", ".join(f"t{i}" for i in range(len(names))) + "])\n}\n")
+    net = spec2net.loads(spec)
+    source = net.build("keras")
+    assert "    for name, count in (\n" in source and max(len(line) for line in source.split("\n")) <= 99
+    model = namespace(source)["build_model"]()  # Keras refuses a name used twice
+    assert sorted(layer.name for layer in model.layers[1:]) == sorted(layer.name for layer in net.ir.layers)

@@ -92,7 +92,9 @@ def reserve_statements(model: ir.Model) -> list:
             counts[stem] = max(counts.get(stem, 0), k)
     if not counts:
         return []
-    code = (f"for name, count in {py_literal(tuple(sorted(counts.items())))}:\n{' ' * 2 * INDENT}"
+    head = "for name, count in "
+    pairs = Seq("(", ")", tuple(py_literal(pair) for pair in sorted(counts.items())))
+    code = (head + render(pairs, INDENT, len(head), 1) + f":\n{' ' * 2 * INDENT}"
             f"for _ in range(count):\n{' ' * 3 * INDENT}keras.backend.get_uid(name)")
     return [Statement(code, ["Keras names the operations computing masks after their functions, skipping only the",
                              "names it gave out itself: count the names of this model's layers as given out"])]
