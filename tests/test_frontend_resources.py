@@ -15,6 +15,7 @@ import spec2net
 from spec2net import diagnostics
 from spec2net.cli import main
 from spec2net.recursion import cycles
+from spec2net.trampoline import run
 
 
 def nested(depth: int) -> str:
@@ -126,3 +127,44 @@ def test_warnings_after_the_cap_are_counted_too():
                                                                                         "warning")]
     assert diagnostics.render(d, {})[-1] == "... and 2 more errors and 1 warning"
     assert len(diagnostics.render(d[:100], {})) == 100
+
+
+# -- the trampoline -------------------------------------------------------------------------------------
+def test_trampoline_runs_nested_steps_like_calls():
+    def total(e):
+        if isinstance(e, int):
+            return e
+        acc = 0
+        for x in e:
+            acc += yield total(x)
+        return acc
+
+    deep = 1
+    for _ in range(100_000):
+        deep = [deep, 1]
+    assert run(total([1, [2, [3]]])) == 6 and run(total(deep)) == 100_001 and run(5) == 5
+
+
+def test_trampoline_unwinds_exceptions_through_finally_and_except():
+    log = []
+
+    def fail():
+        raise KeyError("deep")
+        yield  # a generator
+
+    def middle():
+        try:
+            yield fail()
+        finally:
+            log.append("middle finally")
+
+    def outer():
+        try:
+            yield middle()
+        except KeyError as e:
+            log.append(f"caught {e}")
+        return "done"
+
+    assert run(outer()) == "done" and log == ["middle finally", "caught 'deep'"]
+    with pytest.raises(KeyError):
+        run(middle())
