@@ -71,7 +71,7 @@ def build_source(model: ir.Model) -> GeneratedModule:
         body += code
     source = "\n".join(lines[:start] + body + lines[start + 1:])
     tensors = [*model.inputs, *(t for node in model.nodes for t in node.outputs)]
-    return GeneratedModule(source, {id(t): namer.name(t, "") for t in tensors}, line_nodes)
+    return GeneratedModule(source, {id(t): namer.name(t, "t") for t in tensors}, line_nodes)  # all named above
 
 
 def mask_op_names(model: ir.Model) -> set:
