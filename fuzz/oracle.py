@@ -76,7 +76,9 @@ def check_cli(data: bytes) -> None:
         err = err.getvalue()
     pattern = re.compile(FIRST_LINE.format(file=re.escape(str(path))))
     # Source excerpts and carets are indented by four spaces; every other line is a message.
-    messages = [line for line in err.split("\n") if line and not line.startswith("    ")]
+    # ... and the count after the first 100 errors (diagnostics.MAX_SHOWN).
+    messages = [line for line in err.split("\n") if line and not line.startswith("    ")
+                and not re.match(r"\.\.\. and [\d,]+ more errors?( and [\d,]+ warnings?)?$", line)]
     bad = [line for line in messages if not pattern.match(line)]
     if code != 1 or bad or not messages or "Traceback" in err:
         raise Crash("cli", data, f"exit {code}, stderr:\n{err}")
