@@ -88,27 +88,31 @@ TWICE = """model twice {
 """
 
 
-class PerturbedCall(equiv.KerasAdapter):
-    """A test double: the generated Keras module with one layer call's line changed to add 0.01,
-    the line found through the module's own line -> node map."""
+class PerturbedCall:
+    """A test double: a generated module (Keras or torch) with one layer call's line changed to add
+    0.01, the line found through the module's own line -> node map."""
 
-    def __init__(self, node):
-        self.node = node
+    def __init__(self, backend, layer, call):
+        self.inner, self.layer, self.call = equiv.ADAPTERS[backend], layer, call
 
-    def run(self, net, inputs, weights, module=None):
-        module = net.generate("keras")
-        target = next(n for n in net.ir.nodes if n.layer.name == self.node[0] and n.call_index == self.node[1])
+    def available(self):
+        return self.inner.available()
+
+    def run(self, net, inputs, weights):
+        module = net.generate(self.inner.name)
+        target = next(n for n in net.ir.nodes if n.layer.name == self.layer and n.call_index == self.call)
         [line] = [k for k, n in module.line_nodes.items() if n is target]
         lines = module.source.split("\n")
         assert lines[line - 1].strip().endswith(")"), lines[line - 1]
         lines[line - 1] += " + 0.01"
-        return super().run(net, inputs, weights, dataclasses.replace(module, source="\n".join(lines)))
+        return self.inner.run(net, inputs, weights, dataclasses.replace(module, source="\n".join(lines)))
 
 
-def test_a_shared_layers_second_call_is_named_with_its_line(keras, monkeypatch, capsys, tmp_path):
+@pytest.mark.parametrize("backend", ["keras", "torch"])
+def test_a_shared_layers_second_call_is_named_with_its_line(keras, torch, monkeypatch, capsys, tmp_path, backend):
     spec = tmp_path / "twice.net"
     spec.write_text(TWICE)
-    monkeypatch.setitem(equiv.ADAPTERS, "broken", PerturbedCall(("dense", 1)))
+    monkeypatch.setitem(equiv.ADAPTERS, "broken", PerturbedCall(backend, "dense", 1))
     rc = main(["equiv", str(spec), "--backends", "numpy,broken"])
     out = capsys.readouterr().out
     assert rc == 1, out
@@ -117,7 +121,7 @@ def test_a_shared_layers_second_call_is_named_with_its_line(keras, monkeypatch, 
     net = spec2net.load(spec)
     x, w = equiv.random_inputs(net.ir), equiv.perturbed_weights(net.ir)
     _, ref = equiv.NumpyAdapter().run(net, x, w)
-    _, got = PerturbedCall(("dense", 1)).run(net, x, w)
+    _, got = PerturbedCall(backend, "dense", 1).run(net, x, w)
     first, second = net.ir.layers[0].nodes
     assert set(got) == set(ref) == {t for n in net.ir.nodes for t in n.outputs}
     assert equiv.diff(got[first.outputs[0]], ref[first.outputs[0]])[0] <= 1e-6  # no bogus difference
