@@ -53,7 +53,7 @@ def test_a_broken_backend_is_caught_and_its_layer_named(monkeypatch, capsys, ste
     assert "DISAGREE" in out
     assert f"first diverging layer: '{layer}'" in out
     # the line of the layer's call in the spec: found by its text, not by the IR equiv reads
-    call = {"dense_1": "h = Dense(", "lstm_1": "LSTM(12)", "dense": "x = Dense(16"}[layer]
+    call = {"dense_1": "h = x -> Dense(", "lstm_1": "LSTM(12)", "dense": "x = Dense(16"}[layer]
     text = (ROOT / "examples" / f"{stem}.net").read_text().splitlines()
     line = next(i for i, t in enumerate(text, 1) if call in t)
     assert f"{stem}.net:{line} " in out, out
