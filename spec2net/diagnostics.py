@@ -1,7 +1,7 @@
 """One Diagnostic type: a span, a code and a message from the registry in ``spec2net.messages``.
 
 ``diag(span, messages.NO_OUTPUT, name="m")`` makes one; ``SpecError`` carries them all and
-prints at most ``MAX_SHOWN`` errors, with long source lines cut around the caret.
+prints at most ``MAX_SHOWN`` of them, with long source lines cut around the caret.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import NamedTuple
 from . import messages as M
 from .messages import ErrorMessage, Problem
 
-MAX_SHOWN = 100  # errors printed; the rest are counted on one line (3,000 errors once printed 270 MB)
+MAX_SHOWN = 100  # diagnostics printed; the rest are counted on one line (3,000 errors once printed 270 MB)
 MAX_EXCERPT = 120  # characters of a source line shown; a longer one is cut around the caret
 
 
@@ -81,19 +81,16 @@ def from_problem(span: Span | None, problem: Problem) -> Diagnostic:
 
 
 def render(diagnostics: list[Diagnostic], sources: dict[str, list[str]]) -> list[str]:
-    """The printed form of ``diagnostics``: the first ``MAX_SHOWN`` errors (and the warnings among
-    them), then one line that counts the rest, so that a broken file cannot flood a terminal."""
-    out, errors = [], 0
-    for i, d in enumerate(diagnostics):
-        errors += d.severity == "error"
-        if errors > MAX_SHOWN:
-            rest = diagnostics[i:]
-            n = sum(x.severity == "error" for x in rest)
-            w = len(rest) - n
-            warnings = f" and {w:,} warning{'s' * (w != 1)}" if w else ""
-            out.append(M.MORE.format(n=f"{n:,}", s="s" * (n != 1), warnings=warnings))
-            break
-        out.append(d.format(sources.get(d.span.file) if d.span else None))
+    """The printed form of ``diagnostics``: the first ``MAX_SHOWN``, then one line that counts the
+    rest (``... and 2,900 more errors``), so that a broken file cannot flood a terminal."""
+    out = [d.format(sources.get(d.span.file) if d.span else None) for d in diagnostics[:MAX_SHOWN]]
+    rest = diagnostics[MAX_SHOWN:]
+    if rest:
+        n = sum(d.severity == "error" for d in rest)
+        w = len(rest) - n
+        counts = [f"{n:,} more error{'s' * (n != 1)}"] if n else []
+        counts += [f"{w:,} {'' if n else 'more '}warning{'s' * (w != 1)}"] if w else []
+        out.append(M.MORE.format(counts=" and ".join(counts)))
     return out
 
 

@@ -107,6 +107,13 @@ CONCAT_SIZES = _m("shape", "Concatenate along axis {axis} needs equal sizes on e
 RESHAPE_FIT = _m("shape", "Reshape cannot fit {total} values per sample into {target}")
 RESHAPE_COUNT = _m("shape", "Reshape: target_shape {target} holds {known} values but the input {shape} "
                             "holds {total} per sample")
+NEEDS_SPATIAL = _m("shape", "{layer} needs a rank-{rank} input per sample ({dims}, channels), got shape {shape}")
+WINDOW_EMPTY = _m("shape", "{layer}: a window of {window} with strides {strides} does not fit the input "
+                           "{shape} with padding \"valid\" (the output would be empty)")
+GROUPS_CHANNELS = _m("shape", "{layer}: the input's {channels} channels do not divide into groups={groups}")
+GROUPS_FILTERS = _m("arg-range", "{layer}: filters={filters} do not divide into groups={groups}")
+STRIDED_DILATION = _m("arg-range", "{layer}: strides > 1 together with dilation_rate > 1 is not supported "
+                                   "(as in Keras); got strides={strides}, dilation_rate={dilation}")
 
 # -- defs, lets and -D ---------------------------------------------------------------------------------
 RECURSION = _m("recursion", "def '{name}' calls itself (through {path}); recursion is not allowed")
@@ -168,8 +175,8 @@ MEMORY = _m("memory", "{task} of model '{model}' would need about {total} ({part
                       "budget; the biggest layer is '{layer}' ({type}: {weights} of weights, {activations} of "
                       "activations); a larger budget: --max-memory {need} (max_memory= in Python)")
 
-# Not a diagnostic: the line that ends a list cut at diagnostics.MAX_SHOWN errors.
-MORE = "... and {n} more error{s}{warnings}"  # warnings: " and 3 warnings" (those after the cut) or ""
+# Not a diagnostic: the line that ends a list cut at diagnostics.MAX_SHOWN diagnostics.
+MORE = "... and {counts}"  # counts: "2,900 more errors", "2 more errors and 1 warning", "50 more warnings"
 
 
 def all_messages() -> dict[str, ErrorMessage]:

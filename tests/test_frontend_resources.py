@@ -123,10 +123,11 @@ def test_a_long_line_is_cut_around_the_caret():
 
 
 def test_warnings_after_the_cap_are_counted_too():
-    d = [diagnostics.Diagnostic(None, "shape", "bad")] * 102 + [diagnostics.Diagnostic(None, "unused-input", "w",
-                                                                                        "warning")]
-    assert diagnostics.render(d, {})[-1] == "... and 2 more errors and 1 warning"
-    assert len(diagnostics.render(d[:100], {})) == 100
+    error = diagnostics.Diagnostic(None, "shape", "bad")
+    warning = diagnostics.Diagnostic(None, "unused-input", "w", "warning")
+    assert diagnostics.render([error] * 102 + [warning], {})[-1] == "... and 2 more errors and 1 warning"
+    assert diagnostics.render([warning] * 150, {})[-1] == "... and 50 more warnings"
+    assert len(diagnostics.render([error] * 100, {})) == 100
 
 
 # -- the trampoline -------------------------------------------------------------------------------------
