@@ -267,3 +267,30 @@ def test_layer_dict_takes_any_name(torch, rt):
     assert sorted(k.split(".")[0] for k in layers.state_dict()) == sorted(names * 2)
     with pytest.raises(KeyError, match="without '.'"):
         rt.LayerDict({"a.b": torch.nn.Linear(2, 2)})
+
+
+def test_grad_scaler_with_embedding_rows(torch, rt):
+    """An Embedding's gradient recorded as rows (Keras's IndexedSlices) under GradScaler: the
+    rows are unscaled as the dense gradient is, so the step equals the unscaled one."""
+    scaler_cls = getattr(getattr(torch, "amp", None), "GradScaler", None)
+    if scaler_cls is None:
+        pytest.skip("this torch has no torch.amp.GradScaler")
+    ids = torch.tensor([[1, 2, 2], [3, 1, 0]])
+    after = []
+    for scale in (None, 4096.0):
+        torch.manual_seed(0)
+        table = torch.nn.Embedding(5, 3)
+        opt = rt.SGD([table.weight], learning_rate=0.01)  # the step is proportional to the gradient
+        out = table(ids)
+        rt.keep_rows(table.weight, ids, out)
+        loss = (out * torch.arange(1.0, 4.0)).sum()
+        if scale is None:
+            loss.backward()
+            opt.step()
+        else:
+            scaler = scaler_cls("cpu", init_scale=scale)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        after.append(table.weight.detach().clone())
+    assert torch.allclose(after[0], after[1], atol=1e-7)

@@ -100,7 +100,8 @@ class KerasOptimizer(torch.optim.Optimizer):
                 g = clip(p.grad if p.grad is not None else torch.zeros_like(p))
                 grads[p], squares[p] = g, g.square()
                 continue
-            ids, r = torch.cat([i for i, _ in rows]), clip(torch.cat([r for _, r in rows]))
+            ids, r = torch.cat([i for i, _ in rows]), torch.cat([r for _, r in rows])
+            r = clip(r * _unscaled(p, ids, r))
             grads[p] = torch.zeros_like(p).index_add_(0, ids, r)
             squares[p] = torch.zeros_like(p).index_add_(0, ids, r.square())
         return grads, squares
@@ -118,6 +119,17 @@ class KerasOptimizer(torch.optim.Optimizer):
             norm = torch.sqrt(sum(q.sum() for q in squares.values()))
             return dict.fromkeys(params, self.global_clipnorm * torch.clamp(1.0 / norm, max=1.0 / self.global_clipnorm))
         return None
+
+
+def _unscaled(p: torch.Tensor, ids: torch.Tensor, rows: torch.Tensor) -> float:
+    """The factor by which ``p.grad`` was scaled after the rows were recorded: AMP's GradScaler
+    unscales ``p.grad`` in place (by a power of two) but cannot see the rows. 1 otherwise (a
+    mere difference in rounding between torch's sum of the rows and this one is left alone)."""
+    if p.grad is None:
+        return 1.0
+    dense = torch.zeros_like(p).index_add_(0, ids, rows).abs().sum()
+    ratio = float(p.grad.abs().sum() / dense) if dense > 0 else 1.0
+    return ratio if abs(ratio - 1.0) > 1e-3 else 1.0
 
 
 class SGD(KerasOptimizer):
