@@ -294,3 +294,47 @@ def test_grad_scaler_with_embedding_rows(torch, rt):
             scaler.update()
         after.append(table.weight.detach().clone())
     assert torch.allclose(after[0], after[1], atol=1e-7)
+
+
+DDP_SCRIPT = """
+import copy
+import sys
+import torch
+import torch.distributed as dist
+from spec2net.runtime import torch as rt
+dist.init_process_group("gloo", init_method="tcp://127.0.0.1:" + sys.argv[1], rank=0, world_size=1)
+torch.manual_seed(0)
+plain = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1))
+start = copy.deepcopy(plain)
+wrapped = torch.nn.parallel.DistributedDataParallel(copy.deepcopy(plain))
+x, y = torch.randn(8, 4), torch.randn(8, 1)
+for model in (plain, wrapped):
+    opt = rt.Adam(model.parameters(), learning_rate=0.05, clipnorm=0.5)
+    for _ in range(3):
+        opt.zero_grad()
+        ((model(x) - y) ** 2).mean().backward()
+        opt.step()
+inner = wrapped.module
+print(max(float((a - b).abs().max()) for a, b in zip(plain.parameters(), start.parameters())))
+print(max(float((a - b).abs().max()) for a, b in zip(plain.parameters(), inner.parameters())))
+dist.destroy_process_group()
+"""
+
+
+def test_ddp_step(torch):
+    """A runtime optimizer over a DistributedDataParallel module (gloo, one process) steps as over
+    the module itself."""
+    import socket
+    import subprocess
+    import sys
+
+    if not torch.distributed.is_available():
+        pytest.skip("this torch has no torch.distributed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = subprocess.run([sys.executable, "-c", DDP_SCRIPT, str(port)], capture_output=True, text=True, check=False,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    moved, diff = (float(v) for v in r.stdout.split()[-2:])
+    assert moved > 1e-2 and diff <= 1e-7
