@@ -19,8 +19,8 @@ MAX_EXCERPT = 120  # characters of a source line shown; a longer one is cut arou
 class Span(NamedTuple):
     """Where a construct sits in its file (1-based line and column).
 
-    A NamedTuple, not a dataclass: the parser makes one per token, and a tuple
-    of plain values is several times cheaper to build and untracked by the GC.
+    A NamedTuple, not a dataclass: the parser makes one per token, and a tuple is several
+    times cheaper to build. (Unlike a plain tuple of plain values, the GC still tracks it.)
     """
 
     file: str
