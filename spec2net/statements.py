@@ -18,6 +18,8 @@ DTYPES = ("float16", "float32", "float64", "bfloat16", "int8", "int16", "int32",
 
 
 class Statements:
+    """Statements and def calls of ``ModelBuilder`` (see the module's docstring)."""
+
     # -- def blocks -------------------------------------------------------------------
     def call_def(self, d, pos, kw, span):
         """The def's result: a generator for ``run`` (its body evaluates nested expressions)."""
