@@ -133,7 +133,7 @@ def _loss_fits(b, loss: ir.Ref, out: ir.Output, span) -> bool:
 
 def _one_clip(b, opt: ir.Ref, value, span) -> bool:
     """At most one of CLIPS set (none counts as unset, as in Keras); else an error at the second one
-    written, or at the optimizer when it came without keywords (a name bound by `let`)."""
+    written (in a `let` too, where the call was written), or at the optimizer if passed by position."""
     given = [name for name in CLIPS if opt.kwargs[name] is not None]
     if len(given) < 2:
         return True
