@@ -21,10 +21,11 @@ from .statements import DTYPES, Statements
 from .trampoline import run
 from .values import ERR, QMARK, DefValue, DictVal, LayerClass, LayerValue, show
 
+__all__ = ["DTYPES", "LAYER_NAME", "MAX_EXPANSION", "MERGE_FUNCS", "ModelBuilder", "Runaway"]
+
 # TensorFlow runs a layer only if its name is a valid scope name (and '/' would split the
 # weights file's LAYER/PARAM keys), so a name must suit every backend.
 LAYER_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\-]*")
-__all__ = ["DTYPES", "LAYER_NAME", "MAX_EXPANSION", "MERGE_FUNCS", "ModelBuilder", "Runaway"]
 MERGE_FUNCS = {d.auto_name: d for d in set(LAYERS.values()) if d.merge}
 STRUCTURAL = ("input_shape", "input_dim", "input_length")
 UNIVERSAL = ("name", "trainable") + STRUCTURAL
