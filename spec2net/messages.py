@@ -107,6 +107,16 @@ CONCAT_SIZES = _m("shape", "Concatenate along axis {axis} needs equal sizes on e
 RESHAPE_FIT = _m("shape", "Reshape cannot fit {total} values per sample into {target}")
 RESHAPE_COUNT = _m("shape", "Reshape: target_shape {target} holds {known} values but the input {shape} "
                             "holds {total} per sample")
+NEEDS_VECTOR = _m("shape", "{layer} needs a rank-1 input per sample (features), got shape {shape}")
+PERMUTE_RANK = _m("shape", "Permute: dims {dims} order {n} axes but the input {shape} has {rank} per sample")
+MASKING_RANK = _m("shape", "Masking needs a sequence (rank >= 2 per sample: steps, ..., features), got shape "
+                           "{shape}; it masks the steps whose features all equal mask_value")
+AXIS_TWICE = _m("shape", "{layer}: axis {axis} is given twice")
+SOFTMAX_MASK = _m("shape", "Softmax cannot take a masked input: Keras broadcasts the mask (batch, steps) "
+                           "against the input from the right, which fails or masks the wrong values; "
+                           "use Activation(softmax), which passes the mask on")
+SHARED_AXIS = _m("shape", "PReLU: shared_axes count the per-sample axes from 1 to {rank} (the batch is 0), "
+                          "got {axis}")
 NEEDS_SPATIAL = _m("shape", "{layer} needs a rank-{rank} input per sample ({dims}, channels), got shape {shape}")
 WINDOW_EMPTY = _m("shape", "{layer}: a window of {window} with strides {strides} does not fit the input "
                            "{shape} with padding \"valid\" (the output would be empty)")

@@ -28,7 +28,8 @@ class LayerEmitter:
     pinned: tuple = ()  # ((Keras argument, value), ...)
     states: tuple = ()  # name suffixes of the state tensors that return_state adds
     # The operations the layer's compute_mask adds to a functional graph, named after their
-    # functions, and when it adds them: "mask_zero" (its own argument), "any" or "all" inputs masked
+    # functions, and when it adds them: "mask_zero" (its own argument), "any" or "all" inputs
+    # masked, "always"
     mask_ops: tuple = ()
     mask_when: str = "all"
 
@@ -48,6 +49,8 @@ class LayerEmitter:
         masked = [t.masked for t in node.inputs]
         if self.mask_when == "mask_zero":
             on = node.layer.args["mask_zero"]
+        elif self.mask_when == "always":  # Masking makes its mask from the values
+            on = True
         else:
             on = (any if self.mask_when == "any" else all)(masked)
         return self.mask_ops if on else ()
@@ -81,6 +84,14 @@ for _e in (
     LayerEmitter("Average", mask_ops=_MERGE_MASK),
     LayerEmitter("Maximum", mask_ops=_MERGE_MASK),
     LayerEmitter("Minimum", mask_ops=_MERGE_MASK),
+    LayerEmitter("RepeatVector"),
+    LayerEmitter("Permute"),
+    LayerEmitter("Masking", mask_ops=("not_equal", "any"), mask_when="always"),
+    LayerEmitter("SpatialDropout1D"),
+    LayerEmitter("ReLU"),
+    LayerEmitter("ELU"),
+    LayerEmitter("Softmax"),
+    LayerEmitter("PReLU"),
 ):
     EMITTERS.add(_e, _e.keras_class)
 

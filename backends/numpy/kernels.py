@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import core, merge, normalization, recurrent
+from . import core, merge, normalization, recurrent, simple
 from .base import merged
 
-KERNELS = merged("NumPy kernel", core.KERNELS, merge.KERNELS, normalization.KERNELS, recurrent.KERNELS)
+KERNELS = merged("NumPy kernel", core.KERNELS, merge.KERNELS, normalization.KERNELS, recurrent.KERNELS,
+                 simple.KERNELS)

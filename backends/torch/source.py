@@ -28,7 +28,7 @@ from spec2net.pyformat import WIDTH, Seq, render
 from spec2net.registry import LAYERS
 from spec2net.registry.types import REQUIRED
 
-from . import emit_core, emit_merge, emit_norm, emit_recurrent  # noqa: F401  (they fill EMITTERS)
+from . import emit_core, emit_merge, emit_norm, emit_recurrent, emit_simple  # noqa: F401  (they fill EMITTERS)
 from .emitter import EMITTERS, Application
 from .functions import regularizer_expr
 from .standalone import RUNTIME_NAMES, runtime_source

@@ -84,7 +84,7 @@ def _init_defaults(name: str) -> tuple:
 
 
 def act_arg(name="activation", default="linear") -> Arg:
-    return Arg(name, Func("activation"), Ref("activation", default))
+    return Arg(name, Func("activation", none="linear"), Ref("activation", default))
 
 
 def one(ins: list[TensorType], layer: str) -> TensorType:

@@ -166,11 +166,14 @@ class Axis(ArgType):
 class Func(ArgType):
     """A reference into one of the function registries (activation, initializer, ...)."""
 
-    def __init__(self, kind: str, optional=False):
-        self.kind, self.optional = kind, optional
+    def __init__(self, kind: str, optional=False, none=None):
+        # ``none``: the name that ``none`` stands for (Keras reads activation=None as linear)
+        self.kind, self.optional, self.none = kind, optional, none
         self.expected = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}" + (" or none" if optional else "")
 
     def coerce(self, v, resolve):
+        if v is None and self.none is not None:
+            return resolve(self.kind, self.none)
         if v is None and self.optional:
             return None
         return resolve(self.kind, v)
