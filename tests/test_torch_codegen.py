@@ -16,13 +16,14 @@ from numpy_keras_helpers import max_diff
 from spec2net.backends import numpy as nb
 from spec2net.backends.torch import build_source
 from spec2net.backends.torch.emitter import EMITTERS
+from spec2net.backends.torch.functions import ACTIVATIONS
 from spec2net.backends.torch.source import MODULE_NAMES
 from spec2net.backends.torch.standalone import FILES, RUNTIME_NAMES, runtime_files, runtime_source
 from test_torch_backend import load_module
 
 import spec2net
 from spec2net.equiv import perturbed_weights
-from spec2net.registry import canonical_layers
+from spec2net.registry import REGISTRIES, canonical_layers
 from spec2net.tables import MissingEntry
 
 TOL = 1e-5
@@ -54,6 +55,8 @@ def test_spec_names_and_line_map():
 
 def test_every_layer_has_an_emitter_and_a_missing_one_is_named(monkeypatch):
     assert EMITTERS.missing(canonical_layers()) == []
+    activations = REGISTRIES["activation"]
+    assert ACTIVATIONS.missing(n for n in activations if activations[n].name == n) == []
     net = spec2net.load(ROOT / "examples" / "mlp.net")
     monkeypatch.setattr(EMITTERS, "_entries", {k: v for k, v in EMITTERS.items() if k != "Dense"})
     with pytest.raises(MissingEntry, match=r"no torch emitter for 'Dense'; there is one for: .*LSTM"):

@@ -39,8 +39,7 @@ class Recurrent(Emitter):
     def setup(self, layer, mod):
         if not self.one_bias(layer):
             return []
-        # Keras has one bias: torch's second one stays zero and out of training
-        return [f"{mod}.bias_hh_l0.requires_grad_(False).zero_()  # Keras has one bias"]
+        return [f"rt.single_bias({mod})"]
 
     def weights(self, layer):
         out = [Weight("kernel", ("weight_ih_l0",), "transpose"),

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from spec2net.codegen import py_literal
 from spec2net.registry import REGISTRIES
+from spec2net.tables import Table
 
-# name -> torch callable (exact erf GELU, softmax over the last axis, as Keras 3)
-ACTIVATIONS = {
-    "linear": None,
+# name -> torch callable (exact erf GELU, softmax over the last axis, as Keras 3); a Table, so a
+# missing activation is a clear MissingEntry
+ACTIVATIONS = Table("torch activation", instantiate=False)
+_CALLABLES = {
     "relu": "torch.relu",
-    "leaky_relu": None,
     "sigmoid": "torch.sigmoid",
     "tanh": "torch.tanh",
-    "softmax": None,
     "elu": "F.elu",
     "selu": "torch.selu",
     "gelu": "F.gelu",
@@ -27,12 +27,23 @@ ACTIVATIONS = {
     "softsign": "F.softsign",
     "hard_sigmoid": "F.hardsigmoid",  # relu6(x + 3) / 6, as Keras 3 defines it
     "exponential": "torch.exp",
+    "relu6": "F.relu6",
+    "mish": "F.mish",
+    "hard_silu": "F.hardswish",  # x * relu6(x + 3) / 6, Keras 3's hard_silu
+    "log_sigmoid": "F.logsigmoid",
+    "hard_tanh": "F.hardtanh",
 }
 _EXPRESSIONS = {
     "linear": "{x}",
     "leaky_relu": "F.leaky_relu({x}, {negative_slope})",  # the slope from the IR (the registry's 0.2)
     "softmax": "torch.softmax({x}, dim=-1)",
+    "log_softmax": "torch.log_softmax({x}, dim=-1)",
+    "celu": "F.celu({x}, {alpha})",
 }
+for _name, _fn in _CALLABLES.items():
+    ACTIVATIONS.add(_fn, _name)
+for _name in _EXPRESSIONS:
+    ACTIVATIONS.add(None, _name)  # written as an expression: it takes an argument or an axis
 
 
 def activation_expr(ref, x: str, imports: set) -> str:

@@ -9,6 +9,7 @@ keyed by IR object, starting from the spec's own binding names (``seq, h, c = LS
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -24,11 +25,18 @@ from spec2net.codegen import (
     py_literal,
     spec_file_name,
 )
-from spec2net.pyformat import WIDTH, Seq, render
+from spec2net.pyformat import WIDTH, CallExpr, Seq, assign, render
 from spec2net.registry import LAYERS
 from spec2net.registry.types import REQUIRED
 
-from . import emit_core, emit_merge, emit_norm, emit_recurrent, emit_simple  # noqa: F401  (they fill EMITTERS)
+from . import (  # noqa: F401  (they fill EMITTERS)
+    emit_conv,
+    emit_core,
+    emit_merge,
+    emit_norm,
+    emit_recurrent,
+    emit_simple,
+)
 from .emitter import EMITTERS, Application
 from .functions import regularizer_expr
 from .standalone import RUNTIME_NAMES, runtime_source
@@ -104,7 +112,9 @@ class _Forward:
         if casts:
             self.blocks.append(Block("Keras computes in float32", casts))
         for node in self.model.nodes:
-            self.blocks.append(self.node_block(node))
+            block = self.node_block(node)
+            block.lines = [fit_line(line, 8) for line in block.lines]
+            self.blocks.append(block)
         # a masked output carries its Keras mask, as Keras's tensors do (_keras_mask): Keras
         # weighs that output's loss by it, and the runtime's losses read it there
         masked = [t for t in dict.fromkeys(o.tensor for o in self.model.outputs) if t in self.mask]
@@ -162,7 +172,7 @@ def build_source(model: ir.Model, standalone: bool = False) -> GeneratedModule:
         "activity": any(layer.args.get("activity_regularizer") for layer in model.layers),
         "returns": ", ".join(fwd.var(o.tensor) for o in model.outputs),
         "weights": render(Seq("{", "}", tuple((py_literal(w["key"]), w["row"]) for w in weights))),
-        "inits": [_with_comment(f"{py_literal(w['key'])}: {w['init']},", w["init_name"], 8) for w in weights],
+        "inits": [_init_line(py_literal(w["key"]), w["init"], w["init_name"]) for w in weights],
         "functional": "F" in fwd.imports, "runtime": runtime_source() if standalone else None,
     }
     context.update(training_context(model, weights))
@@ -205,7 +215,7 @@ def _init_blocks(model: ir.Model, keys: dict, spec: str) -> list[Block]:
             continue
         mod = f"layers[{py_literal(keys[layer])}]"
         line = _with_comment(f"{mod} = {made}", f"{spec}:{layer.span.line}", 8)
-        block = Block("", [line] + emitter.setup(layer, mod))
+        block = Block("", [fit_line(line, 8) for line in [line, *emitter.setup(layer, mod)]])
         blocks.append(block)
     return blocks
 
@@ -243,8 +253,44 @@ def _line_nodes(source: str, blocks: list[Block]) -> dict:
     out = {}
     for block in blocks:
         start += bool(block.comment)
-        for _ in block.lines:
-            if block.node is not None:
-                out[start] = block.node
-            start += 1
+        for line in block.lines:
+            for _ in range(line.count("\n") + 1):  # a statement the formatter spread over lines
+                if block.node is not None:
+                    out[start] = block.node
+                start += 1
     return out
+
+
+def _init_line(key: str, call: str, name: str) -> str:
+    """One entry of initial_weights' dict: with the initializer's name where that fits, else
+    the call through the formatter."""
+    line = _with_comment(f"{key}: {call},", name, 8)
+    if 8 + len(line) <= WIDTH:
+        return line
+    return f"{key}: " + render(_as_expr(call), 8, len(key) + 2, 1) + ","
+
+
+def _as_expr(source: str):
+    """An expression's source as the formatter's CallExpr where it is a call, else as it is."""
+    tree = ast.parse(source, mode="eval").body
+    if not isinstance(tree, ast.Call):
+        return source
+    src = lambda node: ast.get_source_segment(source, node)  # the text as written
+    args = tuple((None, src(a)) for a in tree.args) + tuple((k.arg, src(k.value)) for k in tree.keywords)
+    return CallExpr(src(tree.func), args)
+
+
+def fit_line(line: str, indent: int) -> str:
+    """A statement of the module, through the formatter: as it is where it fits in the width,
+    else ``target = f(...)`` (or a bare call) with its arguments one per line, as black does."""
+    if indent + len(line) <= WIDTH:
+        return line
+    code, sep, comment = line.partition("  # ")
+    if sep:  # the comment goes on a line of its own, above the statement
+        return f"# {comment}\n" + " " * indent + fit_line(code, indent)
+    tree = ast.parse(line).body[0]
+    if not isinstance(tree, (ast.Assign, ast.Expr)) or not isinstance(tree.value, ast.Call):
+        return line
+    value = ast.get_source_segment(line, tree.value)
+    target = line[: len(line) - len(value)].removesuffix(" = ") if isinstance(tree, ast.Assign) else ""
+    return assign(target, _as_expr(value), indent)

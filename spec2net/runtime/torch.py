@@ -33,6 +33,7 @@ from .torch_layers import (
     dropout_noise_shape,
     keep_rows,
     sequence_dropout,
+    single_bias,
 )
 from .torch_losses import (
     LOSSES,
@@ -66,6 +67,6 @@ __all__ = [
     "keep_rows", "keras_variables", "load_weights_file", "lstm_step", "masked_loss", "mean_absolute_error",
     "mean_squared_error", "orthogonal", "output_losses", "random_normal", "random_uniform", "read_weights",
     "regularization", "resolve", "rnn_loop", "same_rank", "save_weights_file", "sequence_dropout", "simple_rnn_step",
-    "sparse_categorical_crossentropy", "train_batch", "training_loss", "truncated_normal", "variance_scaling",
-    "weights_api", "write_weights",
+    "single_bias", "sparse_categorical_crossentropy", "train_batch", "training_loss", "truncated_normal",
+    "variance_scaling", "weights_api", "write_weights",
 ]

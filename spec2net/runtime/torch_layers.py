@@ -104,6 +104,12 @@ class KerasLayerNorm(nn.Module):
         return out
 
 
+def single_bias(module: nn.Module) -> None:
+    """Keras's LSTM, SimpleRNN and GRU (reset_after=False) have one bias where torch's have two:
+    the second, ``bias_hh_l0``, stays zero and out of training."""
+    module.bias_hh_l0.requires_grad_(False).zero_()
+
+
 def dropout_noise_shape(x: torch.Tensor, rate: float, noise_shape: tuple, training: bool) -> torch.Tensor:
     """Keras's Dropout with ``noise_shape``: one draw shared along the axes where it is 1.
 

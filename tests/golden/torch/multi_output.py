@@ -24,9 +24,9 @@ class MultiOutput(nn.Module):
         layers = {}
         layers["embedding"] = nn.Embedding(500, 16)  # multi_output.net:4
         layers["lstm"] = nn.LSTM(16, 24, batch_first=True)  # multi_output.net:5
-        layers["lstm"].bias_hh_l0.requires_grad_(False).zero_()  # Keras has one bias
+        rt.single_bias(layers["lstm"])
         layers["lstm_1"] = nn.LSTM(24, 12, batch_first=True)  # multi_output.net:6
-        layers["lstm_1"].bias_hh_l0.requires_grad_(False).zero_()  # Keras has one bias
+        rt.single_bias(layers["lstm_1"])
         layers["dense"] = nn.Linear(60, 5)  # multi_output.net:8
         layers["dense_1"] = nn.Linear(60, 1)  # multi_output.net:9
         self.layers = rt.LayerDict(layers)  # keyed by layer: no name can clash with nn.Module's
@@ -96,7 +96,7 @@ def initial_weights(seed=None):
 
 
 def build_model(seed=None):
-    """A new MultiOutput drawn from the spec's initializers; `seed` makes it reproducible."""
+    """A new model drawn from the spec's initializers; `seed` makes it reproducible."""
     model = MultiOutput()
     set_weights(model, initial_weights(seed))
     return model
@@ -104,7 +104,7 @@ def build_model(seed=None):
 
 # -- training: the spec's compile block; Keras 3's formulas are in the runtime ----------------
 def make_optimizer(model):
-    """The spec's optimizer, adam(clipnorm=1.0), over the module's trainable Keras weights."""
+    """The spec's optimizer over the module's trainable Keras weights."""
     return rt.Adam(rt.keras_variables(model, WEIGHTS), clipnorm=1.0)
 
 
@@ -137,8 +137,8 @@ def train_step(model, optimizer, inputs, targets):
 
 
 def fit(model, x, y, epochs=3, batch_size=8, shuffle=False, validation_split=0.0, **options):
-    """Keras's fit() with the spec's fit block as defaults, and `validation_data=(x, y)`, `optimizer`;
-    `x`, `y`: dicts by name or lists in order. Returns Keras's history.history."""
+    """Keras's fit(), the spec's fit block as defaults; `validation_data=(x, y)` and `optimizer`
+    too. `x`, `y`: dicts by name or lists in order. Returns Keras's history.history."""
     args = (epochs, batch_size, shuffle, validation_split)
     return rt.fit_model(model, TRAINING, x, y, *args, **options)
 

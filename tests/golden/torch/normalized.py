@@ -53,8 +53,16 @@ WEIGHTS = {
     "dense/kernel": (("layers.dense.weight",), "transpose", (20, 32)),
     "batch_normalization/gamma": (("layers.batch_normalization.gamma",), "copy", (32,)),
     "batch_normalization/beta": (("layers.batch_normalization.beta",), "copy", (32,)),
-    "batch_normalization/moving_mean": (("layers.batch_normalization.moving_mean",), "copy", (32,)),
-    "batch_normalization/moving_variance": (("layers.batch_normalization.moving_variance",), "copy", (32,)),
+    "batch_normalization/moving_mean": (
+        ("layers.batch_normalization.moving_mean",),
+        "copy",
+        (32,),
+    ),
+    "batch_normalization/moving_variance": (
+        ("layers.batch_normalization.moving_variance",),
+        "copy",
+        (32,),
+    ),
     "dense_1/kernel": (("layers.dense_1.weight",), "transpose", (32, 16)),
     "dense_1/bias": (("layers.dense_1.bias",), "copy", (16,)),
     "layer_normalization/gamma": (("layers.layer_normalization.gamma",), "copy", (16,)),
@@ -86,7 +94,7 @@ def initial_weights(seed=None):
 
 
 def build_model(seed=None):
-    """A new Normalized drawn from the spec's initializers; `seed` makes it reproducible."""
+    """A new model drawn from the spec's initializers; `seed` makes it reproducible."""
     model = Normalized()
     set_weights(model, initial_weights(seed))
     return model
@@ -94,7 +102,7 @@ def build_model(seed=None):
 
 # -- training: the spec's compile block; Keras 3's formulas are in the runtime ----------------
 def make_optimizer(model):
-    """The spec's optimizer, rmsprop(centered=True), over the module's trainable Keras weights."""
+    """The spec's optimizer over the module's trainable Keras weights."""
     return rt.RMSprop(rt.keras_variables(model, WEIGHTS), centered=True)
 
 
@@ -124,8 +132,8 @@ def train_step(model, optimizer, inputs, targets):
 
 
 def fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0, **options):
-    """Keras's fit() with the spec's fit block as defaults, and `validation_data=(x, y)`, `optimizer`;
-    `x`, `y`: dicts by name or lists in order. Returns Keras's history.history."""
+    """Keras's fit(), the spec's fit block as defaults; `validation_data=(x, y)` and `optimizer`
+    too. `x`, `y`: dicts by name or lists in order. Returns Keras's history.history."""
     args = (epochs, batch_size, shuffle, validation_split)
     return rt.fit_model(model, TRAINING, x, y, *args, **options)
 

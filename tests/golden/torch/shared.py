@@ -62,7 +62,7 @@ def initial_weights(seed=None):
 
 
 def build_model(seed=None):
-    """A new Siamese drawn from the spec's initializers; `seed` makes it reproducible."""
+    """A new model drawn from the spec's initializers; `seed` makes it reproducible."""
     model = Siamese()
     set_weights(model, initial_weights(seed))
     return model
@@ -70,7 +70,7 @@ def build_model(seed=None):
 
 # -- training: the spec's compile block; Keras 3's formulas are in the runtime ----------------
 def make_optimizer(model):
-    """The spec's optimizer, sgd(learning_rate=0.05, momentum=0.9, nesterov=True), over the module's trainable Keras weights."""
+    """The spec's optimizer over the module's trainable Keras weights."""
     return rt.SGD(
         rt.keras_variables(model, WEIGHTS),
         learning_rate=0.05,
@@ -105,8 +105,8 @@ def train_step(model, optimizer, inputs, targets):
 
 
 def fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0, **options):
-    """Keras's fit() with the spec's fit block as defaults, and `validation_data=(x, y)`, `optimizer`;
-    `x`, `y`: dicts by name or lists in order. Returns Keras's history.history."""
+    """Keras's fit(), the spec's fit block as defaults; `validation_data=(x, y)` and `optimizer`
+    too. `x`, `y`: dicts by name or lists in order. Returns Keras's history.history."""
     args = (epochs, batch_size, shuffle, validation_split)
     return rt.fit_model(model, TRAINING, x, y, *args, **options)
 
