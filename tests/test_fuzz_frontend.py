@@ -11,7 +11,10 @@ Below them, each crash or misplaced error found while fuzzing, minimised, with w
 from __future__ import annotations
 
 import codecs
+import gc
 import random
+import sys
+import threading
 import zlib
 
 import pytest
@@ -30,7 +33,9 @@ MUTANTS_PER_EXAMPLE = 40
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
 @given(specs())
 def test_grammar_made_specs_load_or_fail_with_located_errors(text):
+    before = gc.isenabled(), sys.getrecursionlimit(), threading.stack_size()
     assert check_text(text) in ("ok", "rejected")  # anything else raises oracle.Crash
+    assert (gc.isenabled(), sys.getrecursionlimit(), threading.stack_size()) == before  # a library's manners
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
