@@ -338,3 +338,19 @@ def test_ddp_step(torch):
     assert r.returncode == 0, r.stderr[-2000:]
     moved, diff = (float(v) for v in r.stdout.split()[-2:])
     assert moved > 1e-2 and diff <= 1e-7
+
+
+def test_learning_rate_schedule(keras, torch, rt):
+    """A callable learning rate is Keras's LearningRateSchedule: evaluated at the step count
+    before each update (0 first), as Keras evaluates optimizer.learning_rate."""
+    start, grads = _problem(6)
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.05, decay_steps=1, decay_rate=0.5)
+    want = _keras_steps(keras, "SGD", {"learning_rate": schedule, "momentum": 0.5}, start, grads)
+    params = _torch_params(torch, start)
+    opt = rt.SGD(params, learning_rate=lambda step: 0.05 * 0.5**step, momentum=0.5)
+    for g in grads:
+        _torch_step(torch, opt, params, g)
+    assert opt.param_groups[0]["lr"] == 0.05 * 0.5**3
+    d = max(max_diff(p.detach().numpy(), w) for p, w in zip(params, want))
+    DIFFS.add("SGD with a schedule", d)
+    assert d <= TOL

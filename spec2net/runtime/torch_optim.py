@@ -39,6 +39,11 @@ class KerasOptimizer(torch.optim.Optimizer):
         else:
             self.variables = None  # every tensor its own Keras variable
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        # a learning-rate schedule (a callable of the step, as Keras's LearningRateSchedule) sets
+        # each group's lr before every step, as Keras evaluates optimizer.learning_rate
+        self.schedule = defaults["lr"] if callable(defaults["lr"]) else None
+        if self.schedule is not None:
+            defaults = {**defaults, "lr": float(self.schedule(0))}
         super().__init__(params, defaults)
 
     @property
@@ -57,6 +62,9 @@ class KerasOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        if self.schedule is not None:
+            for group in self.param_groups:
+                group["lr"] = float(self.schedule(self.iterations))
         params = self._params()
         grads, squares = self._gradients(params)
         scales = self._clip_scales(params, squares)
