@@ -92,6 +92,10 @@ for _e in (
     LayerEmitter("ELU"),
     LayerEmitter("Softmax"),
     LayerEmitter("PReLU"),
+    # convolution and pooling: data_format's Keras default is keras.json's, the language's channels_last
+    *(LayerEmitter(cls, pinned=(("data_format", "channels_last"),))
+      for cls in ("Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+                  "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D")),
 ):
     EMITTERS.add(_e, _e.keras_class)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import core, merge, normalization, recurrent, simple
+from . import conv, core, merge, normalization, pooling, recurrent, simple
 from .base import merged
 
-KERNELS = merged("NumPy kernel", core.KERNELS, merge.KERNELS, normalization.KERNELS, recurrent.KERNELS,
-                 simple.KERNELS)
+KERNELS = merged("NumPy kernel", core.KERNELS, merge.KERNELS, normalization.KERNELS, recurrent.KERNELS, conv.KERNELS,
+                 pooling.KERNELS, simple.KERNELS)

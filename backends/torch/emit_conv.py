@@ -106,10 +106,11 @@ class Pool(Emitter):
         if is_max or not padded:
             return lines + padded + [f"{c.outs[0]} = {fn}({t}, {args}){_FROM_TORCH[rank]}"]
         # TensorFlow's "same" average counts only the real values of each window
-        ones = c.temp("ones")
+        ones, share = c.temp("ones"), c.temp("share")
         lines += [f"{ones} = torch.ones_like({t}[:1, :1])"]
         lines += padded + _pad_lines(c, ones, w, widths)
-        return lines + [f"{c.outs[0]} = ({fn}({t}, {args}) / {fn}({ones}, {args})){_FROM_TORCH[rank]}"]
+        lines += [f"{share} = {fn}({ones}, {args})  # the fraction of each window that is real"]
+        return lines + [f"{c.outs[0]} = ({fn}({t}, {args}) / {share}){_FROM_TORCH[rank]}"]
 
     def out_mask(self, c, index):
         return None

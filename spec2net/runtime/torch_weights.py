@@ -32,6 +32,9 @@ CONVERSIONS: dict[str, Conversion] = {
     "gru_gates": (lambda a: [_swap_zr(a)], lambda ts: _swap_zr(ts[0])),
     # reset_after's (2, 3u) bias: row 0 is torch's input bias, row 1 its recurrent bias
     "gru_bias": (lambda a: [_swap_zr(a[0]), _swap_zr(a[1])], lambda ts: np.stack([_swap_zr(t) for t in ts])),
+    # nn.Conv1d/2d keep (out, in / groups, *window); Keras's kernels are (*window, in / groups, out)
+    "conv1d_kernel": (lambda a: [a.transpose(2, 1, 0)], lambda ts: ts[0].transpose(2, 1, 0)),
+    "conv2d_kernel": (lambda a: [a.transpose(3, 2, 0, 1)], lambda ts: ts[0].transpose(2, 3, 1, 0)),
 }
 
 
