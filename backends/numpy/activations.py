@@ -117,6 +117,44 @@ def exponential(x, out=None):
     return np.exp(x, out=out)
 
 
+@ACTIVATIONS.register("relu6")
+def relu6(x, out=None):
+    return np.clip(x, 0, 6, out=out)
+
+
+@ACTIVATIONS.register("mish")
+def mish(x, out=None):
+    return _put(x * np.tanh(softplus(x)), out)
+
+
+@ACTIVATIONS.register("log_softmax")
+def log_softmax(x, out=None):
+    z = x - x.max(axis=-1, keepdims=True)
+    return _put(z - np.log(np.exp(z).sum(axis=-1, keepdims=True)), out)
+
+
+@ACTIVATIONS.register("hard_silu")
+def hard_silu(x, out=None):
+    return _put(x * hard_sigmoid(x), out)
+
+
+@ACTIVATIONS.register("celu")
+def celu(x, out=None, *, alpha):
+    # tf: max(x, 0) + alpha * expm1(min(x, 0) / alpha)
+    return _put(np.maximum(x, 0) + alpha * np.expm1(np.minimum(x, 0) / alpha), out)
+
+
+@ACTIVATIONS.register("log_sigmoid")
+def log_sigmoid(x, out=None):
+    # -softplus(-x), without overflow
+    return _put(-(np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)), out)
+
+
+@ACTIVATIONS.register("hard_tanh")
+def hard_tanh(x, out=None):
+    return np.clip(x, -1.0, 1.0, out=out)
+
+
 def activation(ref: ir.Ref):
     """The function of an activation reference, its arguments bound: ``activation(Ref("activation", "relu"))(x)``."""
     fn = ACTIVATIONS[ref.name]

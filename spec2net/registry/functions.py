@@ -62,6 +62,10 @@ for _name in ["linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "ge
     _add("activation", _name, aliases=("silu",) if _name == "swish" else ())
 _add("activation", "leaky_relu",
      Arg("negative_slope", Fixed(0.2, "the LeakyReLU layer takes another slope"), 0.2))
+# language 0.2; celu's alpha is its function's default (1.0), fixed by the name as leaky_relu's slope
+for _name in ["relu6", "mish", "log_softmax", "hard_silu", "log_sigmoid", "hard_tanh"]:
+    _add("activation", _name, aliases=("hard_swish",) if _name == "hard_silu" else ())
+_add("activation", "celu", Arg("alpha", Fixed(1.0, "the celu name fixes it"), 1.0))
 
 # -- initializers (Keras 3 defaults) -------------------------------------------
 _add("initializer", "zeros", keras="Zeros")

@@ -10,6 +10,7 @@ import numpy as np
 from spec2net import ir
 from spec2net.tables import Table
 
+from .. import activations as fwd
 from ..activations import SELU_ALPHA, SELU_SCALE, erf
 
 ACT_GRADS = Table("NumPy activation gradient")
@@ -94,3 +95,41 @@ def hard_sigmoid(z, y, g):
 @ACT_GRADS.register("exponential")
 def exponential(z, y, g):
     return g * y
+
+
+@ACT_GRADS.register("relu6")
+def relu6(z, y, g):
+    return g * ((z > 0) & (z < 6))  # tf.nn.relu6's gradient is 0 at both corners
+
+
+@ACT_GRADS.register("mish")
+def mish(z, y, g):
+    t = np.tanh(fwd.softplus(z))
+    return g * (t + z * (1 - t * t) * _sig(z))
+
+
+@ACT_GRADS.register("log_softmax")
+def log_softmax(z, y, g):
+    return g - np.exp(y) * g.sum(-1, keepdims=True)
+
+
+@ACT_GRADS.register("hard_silu")
+def hard_silu(z, y, g):
+    # x * relu6(x + 3) / 6: the product rule, relu6's gradient 0 at its corners
+    return g * (np.clip(z + 3, 0, 6) / 6 + z * ((z > -3) & (z < 3)) / 6)
+
+
+@ACT_GRADS.register("celu")
+def celu(z, y, g, alpha):
+    # the gradients of maximum(x, 0) and of minimum(x, 0) both pass at x == 0 (tf's x >= y, x <= y)
+    return g * ((z >= 0) + (z <= 0) * np.exp(np.minimum(z, 0) / alpha))
+
+
+@ACT_GRADS.register("log_sigmoid")
+def log_sigmoid(z, y, g):
+    return g * _sig(-z)
+
+
+@ACT_GRADS.register("hard_tanh")
+def hard_tanh(z, y, g):
+    return g * ((z >= -1) & (z <= 1))  # tf.clip_by_value passes the gradient at its bounds
