@@ -97,5 +97,6 @@ class Concatenate(Emitter):
         parts = []
         for x, m in zip(c.ins, c.in_masks):
             # a mask has no feature axis: (batch, steps) for (batch, steps, features)
-            parts.append(f"torch.ones_like({x}, dtype=torch.bool)" if m is None else f"{m}[..., None].expand_as({x})")
+            parts.append(f"torch.ones_like({x}, dtype=torch.bool)" if m is None
+                         else f"{m}[..., None].expand_as({x})")
         return f"torch.cat([{', '.join(parts)}], dim={c.a['axis']}).any(-1)"

@@ -17,7 +17,8 @@ def _axes(layer, ins) -> tuple:
 
 def _geometry(layer, ins):
     axes, rank = _axes(layer, ins), len(ins[0].shape) + 1
-    feature = LAYERS[layer.type].feature_shape(layer.args, ins[0])  # Keras's parameter shape; `view` reshapes it
+    # Keras's parameter shape; `view` reshapes it to broadcast
+    feature = LAYERS[layer.type].feature_shape(layer.args, ins[0])
     view = tuple(ins[0].shape[d - 1] if d in axes else 1 for d in range(1, rank))
     return axes, rank, feature, (1,) + view
 
@@ -53,7 +54,8 @@ class BatchNormalization(Emitter):
 class LayerNormalization(Emitter):
     def module(self, layer, ins):
         axes, _, feature, view = _geometry(layer, ins)
-        return f"rt.KerasLayerNorm({py_literal(feature)}, {py_literal(axes)}, {py_literal(view)}{_options(layer)})"
+        geometry = f"{py_literal(feature)}, {py_literal(axes)}, {py_literal(view)}"
+        return f"rt.KerasLayerNorm({geometry}{_options(layer)})"
 
     def forward(self, c):
         return [f"{c.outs[0]} = {c.mod}({c.ins[0]})"]

@@ -95,7 +95,7 @@ class Recurrent(Emitter):
 
 def _acts(c):
     a = c.a
-    return f"{activation_callable(a['activation'], c.imports)}, {activation_callable(a['recurrent_activation'], c.imports)}"
+    return ", ".join(activation_callable(a[k], c.imports) for k in ("activation", "recurrent_activation"))
 
 
 @EMITTERS.register("LSTM")
@@ -147,4 +147,5 @@ class SimpleRNN(Recurrent):
         return f"nn.RNN({ins[0].shape[-1]}, {a['units']}{act}{bias}, batch_first=True)"
 
     def step_call(self, c, rdrop):
-        return f"rt.simple_rnn_step({c.mod}.weight_hh_l0, {activation_callable(c.a['activation'], c.imports)}, {rdrop})"
+        act = activation_callable(c.a["activation"], c.imports)
+        return f"rt.simple_rnn_step({c.mod}.weight_hh_l0, {act}, {rdrop})"

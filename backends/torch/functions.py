@@ -50,7 +50,8 @@ def activation_expr(ref, x: str, imports: set) -> str:
     """``activation_expr(Ref("activation", "relu"), "h", set())`` -> ``"torch.relu(h)"``; adds
     ``"F"`` to ``imports`` where the source uses torch.nn.functional."""
     fn = ACTIVATIONS[ref.name]
-    src = f"{fn}({x})" if fn else _EXPRESSIONS[ref.name].format(x=x, **{k: py_literal(v) for k, v in ref.args})
+    args = {k: py_literal(v) for k, v in ref.args}
+    src = f"{fn}({x})" if fn else _EXPRESSIONS[ref.name].format(x=x, **args)
     if src.startswith("F."):
         imports.add("F")
     return src
@@ -84,16 +85,18 @@ def initializer_call(ref, shape: tuple) -> str:
     >>> initializer_call(Ref("initializer", "zeros"), (3,))
     'torch.zeros((3,))'
     """
-    if ref.name == "unit_forget_bias":  # LSTMCell.build's bias (gates i f c o): the forget quarter starts at one
+    if ref.name == "unit_forget_bias":  # LSTMCell.build's bias (gates i f c o): the forget quarter is one
         inner, u = ref.kwargs["bias_initializer"], shape[0] // 4
-        return f"torch.cat([{initializer_call(inner, (u,))}, torch.ones({u}), {initializer_call(inner, (2 * u,))}])"
+        first, rest = initializer_call(inner, (u,)), initializer_call(inner, (2 * u,))
+        return f"torch.cat([{first}, torch.ones({u}), {rest}])"
     args = {k: py_literal(v) for k, v in ref.args}
     # an initializer's own seed makes that weight reproducible by itself, as Keras's does
     g = f"rt.generator({args['seed']})" if ref.kwargs.get("seed") is not None else "g"
     scaling = REGISTRIES["initializer"][ref.name].variance_scaling
     if scaling:
         scale, mode, dist = scaling
-        return f"rt.variance_scaling({py_literal(tuple(shape))}, {scale}, {py_literal(mode)}, {py_literal(dist)}, {g})"
+        factors = f"{scale}, {py_literal(mode)}, {py_literal(dist)}"
+        return f"rt.variance_scaling({py_literal(tuple(shape))}, {factors}, {g})"
     return _INITIALIZERS[ref.name].format(shape=py_literal(tuple(shape)), g=g, **args)
 
 

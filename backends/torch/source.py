@@ -44,9 +44,10 @@ from .training import training_context
 
 # the module's own top-level names and imports: no spec name may take one
 MODULE_NAMES = frozenset({
-    "np", "torch", "F", "nn", "rt", "self", "INPUT_NAMES", "OUTPUT_NAMES", "WEIGHTS", "TRAINING", "get_weights",
-    "set_weights", "load_weights", "save_weights", "initial_weights", "build_model", "make_optimizer",
-    "regularization_loss", "compute_loss", "train_step", "fit", "evaluate", "types", "g", "layers",
+    "np", "torch", "F", "nn", "rt", "self", "INPUT_NAMES", "OUTPUT_NAMES", "WEIGHTS", "TRAINING",
+    "get_weights", "set_weights", "load_weights", "save_weights", "initial_weights", "build_model",
+    "make_optimizer", "regularization_loss", "compute_loss", "train_step", "fit", "evaluate", "types", "g",
+    "layers",
 })
 
 
@@ -65,7 +66,7 @@ def camel_case(name: str) -> str:
 
 
 def describe(layer: ir.Layer) -> str:
-    """The layer as a spec would write it, arguments at their defaults left out: ``Dense(1, activation=sigmoid)``."""
+    """The layer as a spec writes it, without arguments at their defaults: ``Dense(1, activation=tanh)``."""
     parts = []
     for arg in LAYERS[layer.type].args:
         value = layer.args.get(arg.name)
@@ -104,7 +105,7 @@ class _Forward:
 
     def build(self) -> list[Block]:
         if any(layer.args.get("activity_regularizer") for layer in self.model.layers):
-            self.blocks.append(Block("", ["self.activity_losses = []  # Keras's activity penalties of this call"]))
+            self.blocks.append(Block("", ["self.activity_losses = []  # this call's activity penalties"]))
         # Keras's layers cast floating inputs to their float32 compute dtype (autocast), as the
         # NumPy interpreter does; torch would refuse float64 or float16 against float32 weights
         casts = [f"{self.var(t)} = {self.var(t)}.float()" for t in self.model.inputs
@@ -131,9 +132,11 @@ class _Forward:
         stem = layer.name if node.call_index == 0 else f"{layer.name}_{node.call_index}"
         outs = [self.names.name(t, t.name or self.output_names.get(t) or stem) for t in node.outputs]
         c = Application(node, f"layers[{py_literal(self.keys[layer])}]", [self.var(t) for t in node.inputs],
-                        outs, [self.mask.get(t) for t in node.inputs], lambda s: self.temp(node.outputs[0], s),
+                        outs, [self.mask.get(t) for t in node.inputs],
+                        lambda suffix: self.temp(node.outputs[0], suffix),
                         self.imports, keep_logits=any(t in self.outputs for t in node.outputs))
-        binding = f"{', '.join(t.name for t in node.outputs if t.name)} = " if any(t.name for t in node.outputs) else ""
+        bound = [t.name for t in node.outputs if t.name]
+        binding = f"{', '.join(bound)} = " if bound else ""
         block = Block(_fit_comment(f"{self.spec}:{node.span.line}: {binding}{describe(layer)}", 10),
                       emitter.forward(c), node)
         for i, t in enumerate(node.outputs):
@@ -147,7 +150,8 @@ class _Forward:
         reg = layer.args.get("activity_regularizer")
         if reg is not None:
             # Keras divides an activity penalty by the batch size
-            block.lines += [f"self.activity_losses.append({regularizer_expr(reg, [o])} / {o}.shape[0])" for o in outs]
+            block.lines += [f"self.activity_losses.append({regularizer_expr(reg, [o])} / {o}.shape[0])"
+                            for o in outs]
         return block
 
 
@@ -158,7 +162,8 @@ def build_source(model: ir.Model, standalone: bool = False) -> GeneratedModule:
     """
     names = Namer(reserved=MODULE_NAMES | RUNTIME_NAMES)
     cls = names.name(model, camel_case(model.name))
-    spec = doc_text(spec_file_name(model.file))  # the file's name is the user's text: it must not end the docstring
+    # the file's name is the user's text: it must not end the docstring
+    spec = doc_text(spec_file_name(model.file))
     keys = _layer_keys(model)
     fwd = _Forward(model, names, keys, spec)
     forward = fwd.build()
@@ -182,10 +187,11 @@ def build_source(model: ir.Model, standalone: bool = False) -> GeneratedModule:
 
 
 def _class_doc(name: str, spec: str) -> str:
-    doc = f'"""The model `{doc_text(name)}` of {spec}: train() and eval() act as Keras\'s training=True/False."""'
+    modes = "train() and eval() act as Keras's training=True/False."
+    doc = f'"""The model `{doc_text(name)}` of {spec}: {modes}"""'
     if 4 + len(doc) <= WIDTH:
         return doc
-    return f'"""The model `{doc_text(name)}` of {spec}.\n\n    train() and eval() act as Keras\'s training=True/False."""'
+    return f'"""The model `{doc_text(name)}` of {spec}.\n\n    {modes}"""'
 
 
 def _fit_comment(text: str, indent: int) -> str:

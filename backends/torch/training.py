@@ -37,7 +37,8 @@ def training_context(model: ir.Model, weights: list) -> dict:
     if c is None:
         return {"compile": None}
     activity = any(layer.args.get("activity_regularizer") for layer in model.layers)
-    penalties = [regularizer_expr(w["param"].regularizer, [f"model.get_parameter({py_literal(t)})" for t in w["paths"]])
+    penalties = [regularizer_expr(w["param"].regularizer,
+                                  [f"model.get_parameter({py_literal(t)})" for t in w["paths"]])
                  for w in weights if w["param"].regularizer is not None and w["trainable"]]
     opt = REGISTRIES["optimizer"][c.optimizer.name]
     optimizer = CallExpr(f"rt.{opt.keras_name}", ((None, "rt.keras_variables(model, WEIGHTS)"),)
@@ -46,7 +47,8 @@ def training_context(model: ir.Model, weights: list) -> dict:
     for o in model.outputs:
         ref = c.loss[o.name]
         args = Seq("{", "}", tuple((py_literal(k), v) for k, v in _changed(ref)))
-        losses.append(Seq("(", ")", (f"rt.{ref.name}", args, py_literal(float(c.loss_weights.get(o.name, 1.0))))))
+        weight = py_literal(float(c.loss_weights.get(o.name, 1.0)))
+        losses.append(Seq("(", ")", (f"rt.{ref.name}", args, weight)))
     sparse = [REGISTRIES["loss"][c.loss[o.name].name].target == "class_ids" for o in model.outputs]
     training = CallExpr("rt.Training", (
         ("input_names", "INPUT_NAMES"), ("output_names", "OUTPUT_NAMES"),
@@ -57,7 +59,8 @@ def training_context(model: ir.Model, weights: list) -> dict:
         ("optimizer", "make_optimizer"), ("data", _data_spec(model)),
     ) + ((("penalties", "regularization_loss"),) if penalties or activity else ()))
     f = model.fit
-    defaults = ", ".join(f"{k}={py_literal(f[k])}" for k in ("epochs", "batch_size", "shuffle", "validation_split"))
+    keys = ("epochs", "batch_size", "shuffle", "validation_split")
+    defaults = ", ".join(f"{k}={py_literal(f[k])}" for k in keys)
     fit_def = f"def fit(model, x, y, {defaults}, **options)"
     if len(fit_def) >= WIDTH:  # black's layout: the parameters on a line of their own
         fit_def = f"def fit(\n    model, x, y, {defaults}, **options\n)"

@@ -60,13 +60,14 @@ from .torch_weights import (
 )
 
 __all__ = [
-    "CONVERSIONS", "LOSSES", "METRICS", "SGD", "Adagrad", "Adam", "AdamW", "DataError", "DataSpec", "InputSpec",
-    "KerasBatchNorm", "KerasLayerNorm", "KerasMaskedBatchNorm", "KerasOptimizer", "LayerDict", "Mean", "OutputSpec",
-    "RMSprop", "Training", "as_tensors", "binary_crossentropy", "categorical_crossentropy", "check_data",
-    "dropout_mask", "dropout_noise_shape", "evaluate_model", "fans", "fit_model", "generator", "gru_step",
-    "keep_rows", "keras_variables", "load_weights_file", "lstm_step", "masked_loss", "mean_absolute_error",
-    "mean_squared_error", "orthogonal", "output_losses", "random_normal", "random_uniform", "read_weights",
-    "regularization", "resolve", "rnn_loop", "same_rank", "save_weights_file", "sequence_dropout", "simple_rnn_step",
-    "single_bias", "sparse_categorical_crossentropy", "train_batch", "training_loss", "truncated_normal",
+    "CONVERSIONS", "LOSSES", "METRICS", "SGD", "Adagrad", "Adam", "AdamW", "DataError", "DataSpec",
+    "InputSpec", "KerasBatchNorm", "KerasLayerNorm", "KerasMaskedBatchNorm", "KerasOptimizer",
+    "LayerDict", "Mean", "OutputSpec", "RMSprop", "Training", "as_tensors", "binary_crossentropy",
+    "categorical_crossentropy", "check_data", "dropout_mask", "dropout_noise_shape", "evaluate_model",
+    "fans", "fit_model", "generator", "gru_step", "keep_rows", "keras_variables", "load_weights_file",
+    "lstm_step", "masked_loss", "mean_absolute_error", "mean_squared_error", "orthogonal",
+    "output_losses", "random_normal", "random_uniform", "read_weights", "regularization", "resolve",
+    "rnn_loop", "same_rank", "save_weights_file", "sequence_dropout", "simple_rnn_step", "single_bias",
+    "sparse_categorical_crossentropy", "train_batch", "training_loss", "truncated_normal",
     "variance_scaling", "weights_api", "write_weights",
 ]

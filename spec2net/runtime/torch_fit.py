@@ -63,7 +63,8 @@ def _in_order(values, names: tuple, what: str) -> list:
     if isinstance(values, dict):
         missing = [n for n in names if n not in values]
         if missing:
-            raise DataError(f"no {what} for {', '.join(map(repr, missing))}; expected {', '.join(map(repr, names))}")
+            raise DataError(f"no {what} for {', '.join(map(repr, missing))}; "
+                            f"expected {', '.join(map(repr, names))}")
         return [values[n] for n in names]
     values = list(values) if isinstance(values, (list, tuple)) else [values]
     if len(values) != len(names):
@@ -118,7 +119,8 @@ def train_batch(model: nn.Module, task: Training, optimizer: torch.optim.Optimiz
                 logs: _Logs | None = None) -> torch.Tensor:
     """One Keras training step on one batch; returns the loss (before the update). ``xs`` and
     ``ys``: dicts by name, or lists in order, of arrays or tensors."""
-    xs, ys = as_tensors(xs, task.input_names, task.input_dtypes), as_tensors(ys, task.output_names, task.target_dtypes)
+    xs = as_tensors(xs, task.input_names, task.input_dtypes)
+    ys = as_tensors(ys, task.output_names, task.target_dtypes)
     model.train()
     outputs = model(*xs)
     parts = output_losses(task, outputs, ys)
@@ -144,8 +146,8 @@ def fit_model(model: nn.Module, task: Training, x, y, epochs: int = 1, batch_siz
     elif validation_split:
         n_train = math.floor(n * (1.0 - validation_split))  # Keras: the last fraction validates
         if n_train in (0, n):
-            raise DataError(f"validation_split={validation_split} leaves no training or no validation samples "
-                            f"out of {n}")
+            raise DataError(f"validation_split={validation_split} leaves no training or no validation "
+                            f"samples out of {n}")
         val = ([t[n_train:] for t in xs], [t[n_train:] for t in ys], n - n_train)
         xs, ys, n = [t[:n_train] for t in xs], [t[:n_train] for t in ys], n_train
     optimizer = optimizer if optimizer is not None else task.optimizer(model)

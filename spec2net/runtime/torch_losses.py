@@ -52,7 +52,8 @@ def mean_absolute_error(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Ten
     return (y_true - y_pred).abs().mean(-1).mean()
 
 
-def binary_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False) -> torch.Tensor:
+def binary_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor,
+                        from_logits: bool = False) -> torch.Tensor:
     """From the logits under a sigmoid output, else from probabilities clipped to [1e-7, 1 - 1e-7]."""
     logits = _logits(y_pred, "sigmoid", from_logits)
     y_true, y_pred = same_rank(y_true, y_pred if logits is None else logits)
@@ -64,7 +65,8 @@ def binary_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits:
     return values.mean(-1).mean()
 
 
-def categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False) -> torch.Tensor:
+def categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor,
+                             from_logits: bool = False) -> torch.Tensor:
     """From the logits under a softmax output, else from the probabilities renormalised to sum 1
     and clipped to [1e-7, 1 - 1e-7]."""
     logits = _logits(y_pred, "softmax", from_logits)
@@ -88,8 +90,9 @@ def sparse_categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor,
 
 
 Loss = Callable[..., torch.Tensor]
-LOSSES: dict[str, Loss] = {f.__name__: f for f in (mean_squared_error, mean_absolute_error, binary_crossentropy,
-                                                    categorical_crossentropy, sparse_categorical_crossentropy)}
+LOSSES: dict[str, Loss] = {f.__name__: f for f in (
+    mean_squared_error, mean_absolute_error, binary_crossentropy, categorical_crossentropy,
+    sparse_categorical_crossentropy)}
 
 
 def masked_loss(loss: Loss, y_true: torch.Tensor, y_pred: torch.Tensor, **kwargs) -> torch.Tensor:

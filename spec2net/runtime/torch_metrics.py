@@ -65,7 +65,8 @@ class Mean:
     def __init__(self) -> None:
         self.total, self.count = 0.0, 0.0
 
-    def update(self, values: torch.Tensor, weight: float | None = None, mask: torch.Tensor | None = None) -> None:
+    def update(self, values: torch.Tensor, weight: float | None = None,
+               mask: torch.Tensor | None = None) -> None:
         values = values.detach().double()
         if weight is not None:
             self.total += float(values) * weight

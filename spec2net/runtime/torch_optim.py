@@ -125,7 +125,8 @@ class KerasOptimizer(torch.optim.Optimizer):
             return scales
         if self.global_clipnorm:
             norm = torch.sqrt(sum(q.sum() for q in squares.values()))
-            return dict.fromkeys(params, self.global_clipnorm * torch.clamp(1.0 / norm, max=1.0 / self.global_clipnorm))
+            scale = self.global_clipnorm * torch.clamp(1.0 / norm, max=1.0 / self.global_clipnorm)
+            return dict.fromkeys(params, scale)
         return None
 
 
@@ -198,8 +199,9 @@ class AdamW(Adam):
 class RMSprop(KerasOptimizer):
     """Keras's RMSprop: epsilon inside the square root; centered subtracts the mean gradient squared."""
 
-    def __init__(self, params: Iterable, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7, centered: bool = False, weight_decay: float | None = None, **clipping):
+    def __init__(self, params: Iterable, learning_rate: float = 0.001, rho: float = 0.9,
+                 momentum: float = 0.0, epsilon: float = 1e-7, centered: bool = False,
+                 weight_decay: float | None = None, **clipping):
         super().__init__(params, {"lr": learning_rate, "rho": rho, "momentum": momentum, "epsilon": epsilon,
                                   "centered": centered, "weight_decay": weight_decay}, **clipping)
 

@@ -51,7 +51,8 @@ def lstm_step(w_hh: torch.Tensor, activation: Activation, recurrent_activation: 
 
 
 def gru_step(w_hh: torch.Tensor, b_hh: torch.Tensor | None, activation: Activation,
-             recurrent_activation: Activation, reset_after: bool, recurrent_mask: torch.Tensor | None) -> Step:
+             recurrent_activation: Activation, reset_after: bool,
+             recurrent_mask: torch.Tensor | None) -> Step:
     """One GRU step on the projected input, gates in torch's order r z n (Keras's r z h)."""
 
     def step(x_t, states):
