@@ -169,7 +169,7 @@ def build_source(model: ir.Model, standalone: bool = False) -> GeneratedModule:
     forward = fwd.build()
     weights = _weights(model, keys)
     context = {
-        "header": header(model, "torch"), "cls": cls, "model": model, "spec": spec,
+        "header": _header(model, standalone), "cls": cls, "model": model, "spec": spec,
         "class_doc": _class_doc(model.name, spec),
         "input_names": py_literal(tuple(t.input_name for t in model.inputs)),
         "output_names": py_literal(tuple(o.name for o in model.outputs)),
@@ -184,6 +184,12 @@ def build_source(model: ir.Model, standalone: bool = False) -> GeneratedModule:
     source = _env().get_template("module.py.j2").render(**context).rstrip("\n") + "\n"
     return GeneratedModule(source, {id(t): n for t, n in _tensor_names(model, fwd)},
                            _line_nodes(source, forward))
+
+
+def _header(model: ir.Model, standalone: bool) -> str:
+    text = header(model, "torch")
+    # the command that regenerates the module, as it was made
+    return text.replace(" --backend torch\n", " --backend torch --standalone\n") if standalone else text
 
 
 def _class_doc(name: str, spec: str) -> str:
