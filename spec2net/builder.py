@@ -29,7 +29,7 @@ LAYER_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\-]*")
 MERGE_FUNCS = {d.auto_name: d for d in set(LAYERS.values()) if d.merge}
 STRUCTURAL = ("input_shape", "input_dim", "input_length")
 UNIVERSAL = ("name", "trainable") + STRUCTURAL
-# Layers plus def calls one model may expand to. A 10,000-layer model takes under a second;
+# Layers plus def calls one model may expand to. A 10,000-layer model takes about a second;
 # nested defs that call each other twice can ask for 2**40, which would run for days.
 MAX_EXPANSION = 100_000
 
