@@ -115,13 +115,14 @@ CASES = {
             optimizer = rmsprop(learning_rate=0.01)
             loss = {tags: sparse_categorical_crossentropy, score: binary_crossentropy}
             loss_weights = {tags: 1.0, score: 0.5}
+            metrics = [accuracy]
         }
     }""",
     "adagrad-masked-sigmoid-output": """model m {
         input t: int32[7]
         e = Embedding(15, 4, mask_zero=true)(t)
         output y = Dense(2, activation=sigmoid)(SimpleRNN(4, return_sequences=true)(e))
-        compile { optimizer = adagrad(learning_rate=0.2); loss = binary_crossentropy }
+        compile { optimizer = adagrad(learning_rate=0.2); loss = binary_crossentropy; metrics = [accuracy] }
     }""",
 }
 EXAMPLE_CASES = ("multi_output", "normalized", "gru", "shared", "logistic_regression", "spam")  # no Dropout: its draws differ
