@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 from modellayers import RECURRENT, F, Layers, Op, Out, T, as_t, lit
+from modelsimple import SimpleLayers
 
 UNKNOWN = 5  # run-time size of a `?` input dimension; modelrun.random_inputs uses it too
 MERGES = ("concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum")
@@ -40,7 +41,7 @@ def concat_shape(shapes, axis):
     return tuple(out)
 
 
-class Gen(Layers):
+class Gen(Layers, SimpleLayers):
     """One random model: its statements, defs, shared layers and tensors."""
 
     def __init__(self, seed):
@@ -51,6 +52,9 @@ class Gen(Layers):
         self.lines: list = []
         self.pool: list = []
         self.shared: list = []  # (variable, op) of declared layers
+
+    def unary_ops(self, t):
+        return super().unary_ops(t) + self.simple_ops(t)
 
     def any_op(self, t, single=False):
         """A fresh layer, or a declared shared layer, or a def block, that fits ``t``."""

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:Depreca
 CHECK_SEEDS = range(200)
 # chosen so that together they use every layer type, a masked recurrent input, a shared recurrent
 # layer, masks inside minimum and multiply, and a sequential model
-EQUIV_SEEDS = (263, 36, 133, 262, 32, 185)
+EQUIV_SEEDS = (795, 847, 328, 616, 1182, 820)
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")
 
 

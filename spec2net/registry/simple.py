@@ -96,7 +96,7 @@ class SpatialDropout1D(_Same):
         t = one(ins, "SpatialDropout1D")
         if len(t.shape) != 2:  # Keras's InputSpec(ndim=3): one draw per sample and channel
             raise ShapeError(M.NEEDS_SEQUENCE, layer="SpatialDropout1D", shape=t)
-        return [t]
+        return [TensorType(F, t.shape)]
 
 
 @register
