@@ -142,9 +142,34 @@ def multi_output():
     return keras.Model(tokens, [topic, score], name="multi_output")
 
 
+def mnist_convnet():
+    return _sequential("mnist_convnet", (28, 28, 1), [
+        L.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+        L.MaxPooling2D(pool_size=(2, 2)),
+        L.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+        L.MaxPooling2D(pool_size=(2, 2)),
+        L.Flatten(),
+        L.Dropout(0.5),
+        L.Dense(10, activation="softmax"),
+    ])
+
+
+def imdb_conv1d():
+    review = keras.Input(shape=(200,), dtype="int32", name="review")
+    x = L.Embedding(10000, 64)(review)
+    x = L.Dropout(0.5)(x)
+    x = L.Conv1D(64, 7, strides=3, padding="valid", activation="relu")(x)
+    x = L.Conv1D(64, 7, strides=3, padding="valid", activation="relu")(x)
+    x = L.GlobalMaxPooling1D()(x)
+    x = L.Dense(64, activation="relu")(x)
+    x = L.Dropout(0.5)(x)
+    sentiment = L.Dense(1, activation="sigmoid")(x)
+    return keras.Model(review, sentiment, name="imdb_conv1d")
+
+
 TWINS = {f.__name__: f for f in (
     mlp, news, linear_regression, logistic_regression, lstm_series, spam, two_inputs, ffnn, gru,
-    normalized, shared, blocks, multi_output,
+    normalized, shared, blocks, multi_output, mnist_convnet, imdb_conv1d,
 )}
 
 # The compile block of each example, by hand (Keras 3 spellings: `lr` is `learning_rate`).
@@ -174,6 +199,10 @@ COMPILE = {
                          # in output order: topic, score
                          "loss": ["categorical_crossentropy", "mse"], "loss_weights": [1.0, 0.5],
                          "metrics": [["accuracy"], ["accuracy"]]},
+    "mnist_convnet": {"optimizer": lambda: keras.optimizers.Adam(), "loss": "categorical_crossentropy",
+                      "metrics": ["accuracy"]},
+    "imdb_conv1d": {"optimizer": lambda: keras.optimizers.Adam(), "loss": "binary_crossentropy",
+                    "metrics": ["accuracy"]},
 }
 
 # The fit block of each example that has one.
@@ -185,6 +214,8 @@ FIT = {
     "spam": {"epochs": 10, "batch_size": 32, "validation_split": 0.2},
     "ffnn": {"epochs": 10, "batch_size": 32},
     "multi_output": {"epochs": 3, "batch_size": 8, "shuffle": False},
+    "mnist_convnet": {"epochs": 15, "batch_size": 128, "validation_split": 0.1},
+    "imdb_conv1d": {"epochs": 3, "batch_size": 32, "validation_split": 0.2},
 }
 
 

@@ -37,8 +37,9 @@ class LayerEmitter:
         """``layers.Dense(units=8, name="dense")`` for ``layer``: its arguments that differ from
         Keras 3's defaults, the pinned ones, and its name."""
         defaults = {a.name: a.default for a in LAYERS[layer.type].args}
-        args = [(k, value_source(v)) for k, v in layer.args.items() if not is_default(v, defaults[k])]
-        args += [(k, py_literal(v)) for k, v in self.pinned]
+        pinned = dict(self.pinned)  # a pinned value replaces the spec's (data_format: none means channels_last)
+        args = [(k, value_source(v)) for k, v in layer.args.items() if not is_default(v, defaults[k]) and k not in pinned]
+        args += [(k, py_literal(v)) for k, v in pinned.items()]
         args.append(("name", py_literal(layer.name)))
         if not layer.trainable:  # Keras's default is True; written only where the spec froze the layer
             args.append(("trainable", "False"))
