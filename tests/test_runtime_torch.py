@@ -37,9 +37,11 @@ def rt(torch):
 OPTIMIZERS = {
     "sgd": ("SGD", {"learning_rate": 0.1}),
     "sgd-momentum-clipvalue": ("SGD", {"learning_rate": 0.1, "momentum": 0.9, "clipvalue": 0.3}),
-    "sgd-nesterov-clipnorm": ("SGD", {"learning_rate": 0.1, "momentum": 0.8, "nesterov": True, "clipnorm": 0.5}),
+    "sgd-nesterov-clipnorm": ("SGD", {"learning_rate": 0.1, "momentum": 0.8, "nesterov": True,
+                                      "clipnorm": 0.5}),
     "adam": ("Adam", {"learning_rate": 0.01}),
-    "adam-amsgrad-global_clipnorm": ("Adam", {"learning_rate": 0.01, "amsgrad": True, "global_clipnorm": 0.7}),
+    "adam-amsgrad-global_clipnorm": ("Adam", {"learning_rate": 0.01, "amsgrad": True,
+                                              "global_clipnorm": 0.7}),
     "adamw": ("AdamW", {"learning_rate": 0.01, "weight_decay": 0.1}),
     "rmsprop": ("RMSprop", {"learning_rate": 0.01}),
     "rmsprop-centered-momentum": ("RMSprop", {"learning_rate": 0.01, "centered": True, "momentum": 0.5}),
@@ -51,7 +53,8 @@ def _problem(seed=0):
     """Two variables and STEPS gradients for each (varied signs and sizes, some beyond the clips)."""
     rng = np.random.default_rng(seed)
     start = [rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal(4).astype(np.float32)]
-    grads = [[(rng.standard_normal(v.shape) * (k + 1)).astype(np.float32) for v in start] for k in range(STEPS)]
+    grads = [[(rng.standard_normal(v.shape) * (k + 1)).astype(np.float32) for v in start]
+             for k in range(STEPS)]
     return start, grads
 
 
@@ -184,14 +187,15 @@ def test_state_dict_round_trip(torch, rt, name):
 
 def _arrays(seed=5):
     rng = np.random.default_rng(seed)
+    normal = lambda *shape: rng.standard_normal(shape).astype(np.float32)
     p = rng.uniform(0.05, 0.95, (6, 4)).astype(np.float32)
     return {
-        "real": (rng.standard_normal((6, 4)).astype(np.float32), rng.standard_normal((6, 4)).astype(np.float32)),
+        "real": (normal(6, 4), normal(6, 4)),
         "binary": (rng.integers(0, 2, (6, 4)).astype(np.float32), p),
         "one_hot": (np.eye(4, dtype=np.float32)[rng.integers(0, 4, 6)], p / p.sum(-1, keepdims=True)),
         "ids": (rng.integers(0, 4, 6).astype(np.int64), p / p.sum(-1, keepdims=True)),
         "ids_column": (rng.integers(0, 4, (6, 1)).astype(np.int64), p / p.sum(-1, keepdims=True)),
-        "vector_vs_column": (rng.standard_normal(6).astype(np.float32), rng.standard_normal((6, 1)).astype(np.float32)),
+        "vector_vs_column": (normal(6), normal(6, 1)),
         "binary_vector_vs_column": (rng.integers(0, 2, 6).astype(np.float32), p[:, :1]),
     }
 
@@ -225,7 +229,8 @@ def test_vector_targets_are_not_broadcast(torch, rt):
 METRIC_CASES = [
     ("binary_accuracy", "binary"), ("binary_accuracy", "binary_vector_vs_column"),
     ("categorical_accuracy", "one_hot"), ("sparse_categorical_accuracy", "ids"),
-    ("sparse_categorical_accuracy", "ids_column"), ("mean_squared_error", "real"), ("mean_absolute_error", "real"),
+    ("sparse_categorical_accuracy", "ids_column"), ("mean_squared_error", "real"),
+    ("mean_absolute_error", "real"),
 ]
 
 
@@ -333,8 +338,8 @@ def test_ddp_step(torch):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    r = subprocess.run([sys.executable, "-c", DDP_SCRIPT, str(port)], capture_output=True, text=True, check=False,
-                       timeout=120)
+    r = subprocess.run([sys.executable, "-c", DDP_SCRIPT, str(port)], capture_output=True, text=True,
+                       check=False, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     moved, diff = (float(v) for v in r.stdout.split()[-2:])
     assert moved > 1e-2 and diff <= 1e-7

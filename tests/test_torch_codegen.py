@@ -143,12 +143,13 @@ def test_standalone_pastes_the_package_files_verbatim():
     source = build_source(spec2net.load(ROOT / "examples" / "mlp.net").ir, standalone=True).source
     assert runtime_source() in source
     for name, text in runtime_files().items():
-        kept = [line for line in text.splitlines() if not line.startswith(("from .", "from __future__ import"))]
+        dropped = ("from .", "from __future__ import")
+        kept = [line for line in text.splitlines() if not line.startswith(dropped)]
         assert "\n".join(kept).strip("\n") in source, name
         # what is dropped is only single-line imports between the runtime's own files
         assert all("(" not in line for line in text.splitlines() if line.startswith("from ."))
-    listed = {line.split()[1][1:] + ".py" for line in (ROOT / "spec2net/runtime/torch.py").read_text().splitlines()
-              if line.startswith("from .")}
+    facade = (ROOT / "spec2net/runtime/torch.py").read_text().splitlines()
+    listed = {line.split()[1][1:] + ".py" for line in facade if line.startswith("from .")}
     assert listed == set(FILES)  # the package's namespace and the pasted files are the same files
 
 
@@ -163,9 +164,9 @@ def test_runtime_names_do_not_collide():
                 top = node.name if hasattr(node, "name") else node.targets[0].id
                 assert top not in seen, f"{top} in {name} and {seen.get(top)}"
                 seen[top] = name
-    generated = {"get_weights", "set_weights", "load_weights", "save_weights", "initial_weights", "build_model",
-                 "make_optimizer", "regularization_loss", "compute_loss", "train_step", "fit", "evaluate", "WEIGHTS",
-                 "TRAINING", "INPUT_NAMES", "OUTPUT_NAMES"}
+    generated = {"get_weights", "set_weights", "load_weights", "save_weights", "initial_weights",
+                 "build_model", "make_optimizer", "regularization_loss", "compute_loss", "train_step", "fit",
+                 "evaluate", "WEIGHTS", "TRAINING", "INPUT_NAMES", "OUTPUT_NAMES"}
     assert generated <= MODULE_NAMES and not generated & RUNTIME_NAMES
 
 
@@ -192,7 +193,8 @@ def test_standalone_module_runs_without_spec2net(torch, tmp_path):
     source = build_source(spec2net.load(ROOT / "examples" / "multi_output.net").ir, standalone=True).source
     assert not any(i.startswith("spec2net") for i in _imports(source))
     (tmp_path / "standalone_model.py").write_text(source, encoding="utf-8")
-    r = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True, text=True, check=False)
+    r = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True, text=True,
+                       check=False)
     assert r.returncode == 0, r.stderr[-3000:]
     keys = ["loss", "score_accuracy", "score_loss", "topic_accuracy", "topic_loss"]
     assert str(sorted(keys + ["val_" + k for k in keys])) in r.stdout
@@ -211,10 +213,10 @@ def _imports(src: str) -> set:
 
 def test_cli_standalone(tmp_path):
     out = tmp_path / "m.py"
-    r = subprocess.run([sys.executable, "-m", "spec2net", "build", str(ROOT / "examples" / "mlp.net"), "--backend",
-                        "torch", "--standalone", "-o", str(out)], capture_output=True, text=True, check=False)
+    build = [sys.executable, "-m", "spec2net", "build", str(ROOT / "examples" / "mlp.net"), "--backend"]
+    r = subprocess.run([*build, "torch", "--standalone", "-o", str(out)], capture_output=True, text=True,
+                       check=False)
     assert r.returncode == 0, r.stderr
     assert runtime_source() in out.read_text(encoding="utf-8")
-    r = subprocess.run([sys.executable, "-m", "spec2net", "build", str(ROOT / "examples" / "mlp.net"), "--backend",
-                        "keras", "--standalone"], capture_output=True, text=True, check=False)
+    r = subprocess.run([*build, "keras", "--standalone"], capture_output=True, text=True, check=False)
     assert r.returncode == 2 and "--standalone is for --backend torch" in r.stderr

@@ -307,6 +307,7 @@ def test_bad_targets_are_a_data_error(torch):
     net = spec2net.load(ROOT / "examples" / "multi_output.net")
     mod = load_module(net.build("torch"))
     x, y = _data(net)
-    with pytest.raises(ValueError, match=r"^validation_data: target 'topic': categorical_crossentropy needs one-hot"):
+    message = r"^validation_data: target 'topic': categorical_crossentropy needs one-hot"
+    with pytest.raises(ValueError, match=message):
         mod["fit"](mod["build_model"](), x, y, epochs=1,
                    validation_data=(x, {"topic": y["topic"][:, :1], "score": y["score"]}))
