@@ -18,7 +18,7 @@ from torch import nn
 
 from .data import DataError, DataSpec, check_data
 from .torch_losses import masked_loss
-from .torch_metrics import Mean, resolve
+from .torch_metrics import Mean, metric_key, tracker
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class Training:
     input_dtypes: tuple  # torch dtypes, in input order
     target_dtypes: tuple  # torch dtypes, in output order (int64 for class ids)
     losses: tuple  # per output: (loss function, {argument: value}, loss weight)
-    metrics: tuple  # Keras metric names, for every output ("accuracy", ...)
+    # for every output: Keras metric names ("accuracy", ...), or (history key, name, {argument: value})
+    metrics: tuple
     optimizer: Callable[[nn.Module], torch.optim.Optimizer]
     data: DataSpec | None = None  # Keras's checks on the data, before any work
     penalties: Callable[[nn.Module], torch.Tensor | float] | None = None  # weight and activity penalties
@@ -45,8 +46,8 @@ def output_losses(task: Training, outputs, targets: list) -> list[torch.Tensor]:
 def training_loss(model: nn.Module, task: Training, outputs, targets) -> torch.Tensor:
     """Keras's training loss: the sum of loss weight * loss per output, plus every penalty.
     ``targets``: a dict by output name or a list in output order."""
-    return _total(model, task, output_losses(task, outputs, as_tensors(targets, task.output_names,
-                                                                      task.target_dtypes)))
+    ys = as_tensors(targets, task.output_names, task.target_dtypes, _device(model))
+    return _total(model, task, output_losses(task, outputs, ys))
 
 
 def _total(model: nn.Module, task: Training, parts: list) -> torch.Tensor:
@@ -54,9 +55,19 @@ def _total(model: nn.Module, task: Training, parts: list) -> torch.Tensor:
     return total if task.penalties is None else total + task.penalties(model)
 
 
-def as_tensors(values, names: tuple, dtypes: tuple) -> list[torch.Tensor]:
-    """A dict by name, a list in order or a single array -> tensors in order."""
-    return [torch.as_tensor(v, dtype=dtype) for v, dtype in zip(_in_order(values, names, "array"), dtypes)]
+def as_tensors(values, names: tuple, dtypes: tuple, device=None) -> list[torch.Tensor]:
+    """A dict by name, a list in order or a single array -> tensors in order (on ``device``)."""
+    return [torch.as_tensor(v, dtype=dtype, device=device)
+            for v, dtype in zip(_in_order(values, names, "array"), dtypes)]
+
+
+def _device(model: nn.Module) -> torch.device:
+    """Where the model's parameters are: the data goes there, as Keras places it."""
+    return next(model.parameters(), torch.empty(0)).device
+
+
+def _numpy(value) -> np.ndarray:
+    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
 
 
 def _in_order(values, names: tuple, what: str) -> list:
@@ -72,18 +83,18 @@ def _in_order(values, names: tuple, what: str) -> list:
     return values
 
 
-def _checked(task: Training, x, y, source: str) -> tuple[list, list, int]:
+def _checked(task: Training, x, y, source: str, device: torch.device) -> tuple[list, list, int]:
     """Inputs and targets as tensors in order, checked as Keras checks them, and the sample count."""
     arrays = {**dict(zip(task.input_names, _in_order(x, task.input_names, "input"))),
               **dict(zip(task.output_names, _in_order(y, task.output_names, "target")))}
     if task.data is not None:
         try:
-            inputs, targets, _ = check_data(task.data, {k: np.asarray(v) for k, v in arrays.items()})
+            inputs, targets, _ = check_data(task.data, {k: _numpy(v) for k, v in arrays.items()})
         except DataError as e:
             raise DataError(e.detail, source) from None
         arrays = {**inputs, **targets}
-    xs = as_tensors(arrays, task.input_names, task.input_dtypes)
-    ys = as_tensors(arrays, task.output_names, task.target_dtypes)
+    xs = as_tensors(arrays, task.input_names, task.input_dtypes, device)
+    ys = as_tensors(arrays, task.output_names, task.target_dtypes, device)
     return xs, ys, xs[0].shape[0]
 
 
@@ -94,7 +105,7 @@ class _Logs:
     def __init__(self, task: Training):
         self.task, self.loss = task, Mean()
         self.parts = {name: Mean() for name in task.output_names}
-        self.metrics: dict[str, Mean] = {}
+        self.metrics: dict = {}  # history key -> the metric's tracker (torch_metrics.tracker)
 
     def update(self, loss, parts, outputs, targets, batch: int) -> None:
         self.loss.update(loss, weight=batch)
@@ -103,9 +114,9 @@ class _Logs:
         for name, part, out, y in zip(self.task.output_names, parts, outputs, targets):
             self.parts[name].update(part, weight=batch)
             for metric in self.task.metrics:
-                key = f"{name}_{metric}" if multi else metric
-                values = resolve(metric, y, out)(y, out.detach())
-                self.metrics.setdefault(key, Mean()).update(values, mask=getattr(out, "keras_mask", None))
+                key = f"{name}_{metric_key(metric)}" if multi else metric_key(metric)
+                self.metrics.setdefault(key, tracker(metric, y, out)).update(
+                    y, out.detach(), getattr(out, "keras_mask", None))
 
     def result(self, prefix: str = "") -> dict:
         out = {prefix + "loss": self.loss.result()}
@@ -119,8 +130,8 @@ def train_batch(model: nn.Module, task: Training, optimizer: torch.optim.Optimiz
                 logs: _Logs | None = None) -> torch.Tensor:
     """One Keras training step on one batch; returns the loss (before the update). ``xs`` and
     ``ys``: dicts by name, or lists in order, of arrays or tensors."""
-    xs = as_tensors(xs, task.input_names, task.input_dtypes)
-    ys = as_tensors(ys, task.output_names, task.target_dtypes)
+    xs = as_tensors(xs, task.input_names, task.input_dtypes, _device(model))
+    ys = as_tensors(ys, task.output_names, task.target_dtypes, _device(model))
     model.train()
     outputs = model(*xs)
     parts = output_losses(task, outputs, ys)
@@ -139,10 +150,10 @@ def fit_model(model: nn.Module, task: Training, x, y, epochs: int = 1, batch_siz
     """Keras's fit(): batches in order (or shuffled each epoch), one step each; the last
     ``validation_split`` of the data (taken before any shuffle), or ``validation_data=(x, y)``,
     evaluated after each epoch. Returns Keras's ``history.history``."""
-    xs, ys, n = _checked(task, x, y, "data")
+    xs, ys, n = _checked(task, x, y, "data", _device(model))
     val = None
     if validation_data is not None:
-        val = _checked(task, *validation_data, "validation_data")
+        val = _checked(task, *validation_data, "validation_data", _device(model))
     elif validation_split:
         n_train = math.floor(n * (1.0 - validation_split))  # Keras: the last fraction validates
         if n_train in (0, n):
@@ -169,7 +180,7 @@ def fit_model(model: nn.Module, task: Training, x, y, epochs: int = 1, batch_siz
 def evaluate_model(model: nn.Module, task: Training, x, y, batch_size: int = 32) -> dict:
     """Keras's ``evaluate(..., return_dict=True)``: loss, per-output losses and metrics in
     inference mode, over batches."""
-    xs, ys, n = _checked(task, x, y, "data")
+    xs, ys, n = _checked(task, x, y, "data", _device(model))
     return _evaluate(model, task, xs, ys, n, batch_size).result()
 
 
