@@ -228,3 +228,32 @@ def test_refusals_are_located_diagnostics(call, code, text, under):
     assert d.code == code and text in d.message, d.message
     col = line.rindex(under)
     assert (d.span.line, d.span.col) == (6, col + 1), (d.span, d.message)
+
+
+SOFTMAX_OUTPUTS = {
+    # saturated: probabilities below the 1e-7 clip, where only the logits give Keras's loss
+    "saturated": ("input x: float32[4]", "Dense(3, kernel_initializer=random_normal(stddev=20.0))(x) -> Softmax()"),
+    # over the steps, not the last axis: Keras's cross-entropy still takes log_softmax of the
+    # kept logits over the last axis (bug for bug)
+    "axis-1": ("input x: float32[3, 2]", "Dense(4)(x) -> Softmax(axis=1)"),
+}
+
+
+@pytest.mark.parametrize("case", list(SOFTMAX_OUTPUTS))
+def test_softmax_output_gives_its_logits_to_the_cross_entropy(keras, torch, case, tmp_path):
+    """Keras's Softmax layer keeps its input on its output (``_keras_logits``) and
+    categorical_crossentropy reads it: the loss and weights after training match Keras's."""
+    inputs, body = SOFTMAX_OUTPUTS[case]
+    net = spec2net.loads(f"model m {{\n    {inputs}\n    output y = {body}\n"
+                         "    compile { optimizer = sgd(learning_rate=0.1); loss = categorical_crossentropy }\n}")
+    start = nb.init_weights(net.ir, seed=3)
+    rng = np.random.default_rng(5)
+    data = _data(net.ir, rng, n=16)
+    data["y"] = np.eye(4 if case == "axis-1" else 3, dtype=np.float32)[rng.integers(0, 3, (16, 3)[:data["x"].ndim - 1])]
+    ours, history = fit(net.ir, data, start, epochs=2, batch_size=8, shuffle=False)
+    theirs, khist = keras_fit(keras, net, start, data, tmp_path)
+    np.testing.assert_allclose(history["loss"], khist["loss"], rtol=1e-5)
+    for name, other in (("Keras", theirs), ("torch", torch_fit(torch, net, start, data, tmp_path))):
+        worst = max(float(np.max(np.abs(ours[k] - other[k]))) for k in ours)
+        DIFFS.add(f"Softmax output {case}, weights vs {name}", worst)
+        assert worst <= 1e-4, f"weights differ from {name}'s by {worst:.3g}"

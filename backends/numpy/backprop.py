@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from spec2net import ir
-from spec2net.registry import REGISTRIES
+from spec2net.registry import LAYERS, REGISTRIES
 
 from .base import KernelCall
 from .grads import GRADS, PRE_ACTIVATION, Grads
@@ -22,8 +22,8 @@ def _logits(ref: ir.Ref, tensor: ir.Tensor, caches: dict):
     wanted = REGISTRIES["loss"][ref.name].logits_of  # the registry's fact, "" for a loss that reads none
     if node is None or not wanted:  # Keras takes them even under from_logits=true (and warns)
         return None
-    pre = PRE_ACTIVATION.get(node.layer.type)  # only layers with an activation argument have one
-    if pre is None or node.layer.args["activation"].name != wanted:
+    pre = PRE_ACTIVATION.get(node.layer.type)  # only layers ending in an activation have one
+    if pre is None or LAYERS[node.layer.type].output_activation(node.layer.args) != wanted:
         return None
     return pre(caches[node])
 

@@ -101,7 +101,7 @@ class Softmax(Kernel):
         axes = softmax_axes(c, x)
         e = np.exp(x - x.max(axis=axes, keepdims=True))
         y = e / e.sum(axis=axes, keepdims=True)
-        return [y], None
+        return [y], (x if c.keep else None)  # the logits a cross-entropy may read (backprop.py)
 
 
 @KERNELS.register("PReLU")

@@ -81,6 +81,11 @@ class Softmax(Emitter):
     def forward(self, c):
         x, t = c.ins[0], c.node.inputs[0].type
         dims = [i + 1 for i in LAYERS["Softmax"].axes(c.a, TensorType(t.dtype, t.shape))]
+        if len(dims) == 1 and c.keep_logits:
+            # a model output keeps its logits, which Keras's cross-entropies read (emit_core.activate)
+            logits = c.temp("logits")
+            return [f"{logits} = {x}", f"{c.outs[0]} = torch.softmax({logits}, dim={dims[0]})",
+                    f"{c.outs[0]}.softmax_logits = {logits}"]
         if len(dims) == 1:
             return [f"{c.outs[0]} = torch.softmax({x}, dim={dims[0]})"]
         # Keras's several axes: exp(x - logsumexp(x)) over all of them at once

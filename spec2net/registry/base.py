@@ -56,6 +56,12 @@ class LayerDef:
         layer's gates and states, for backprop through time); the memory budget counts them."""
         return 0
 
+    def output_activation(self, a: dict) -> str | None:
+        """The activation whose input Keras keeps on this layer's output (``_keras_logits``) for a
+        cross-entropy to read as logits: a Dense's or Activation's own, by default."""
+        act = a.get("activation")
+        return act.name if isinstance(act, Ref) else None
+
 
 def register(cls):
     entry = cls()

@@ -137,6 +137,12 @@ class Softmax(_Same):
         self.axes(a, t)
         return [TensorType(F, t.shape)]
 
+    def output_activation(self, a):
+        # activations.softmax keeps the logits on its output; over several axes Keras computes
+        # exp(x - logsumexp(x)) itself and keeps none
+        one_axis = not isinstance(a["axis"], tuple) or len(a["axis"]) == 1
+        return "softmax" if one_axis else None
+
     def out_masked(self, a, in_masked):
         # Keras's Softmax applies an input mask to its input by broadcasting from the right: a
         # sequence mask (batch, steps) against (batch, steps, features) fails or masks wrong values

@@ -8,6 +8,7 @@ from spec2net.tables import Table
 
 from ..simple import softmax_axes
 from .base import unbroadcast
+from .core import PRE_ACTIVATION
 
 GRADS = Table("NumPy gradient")
 
@@ -53,10 +54,16 @@ def elu(c, xs, outs, cache, gys):
     return [np.where(x > 0, g, g * (outs[0] + c.a["alpha"]))], {}
 
 
+PRE_ACTIVATION.add(lambda cache: cache, "Softmax")  # its cache is x
+
+
 @GRADS.register("Softmax")
 def softmax(c, xs, outs, cache, gys):
     y, g = outs[0], gys[0]
-    return [y * (g - (g * y).sum(axis=softmax_axes(c, y), keepdims=True))], {}
+    gx = None if g is None else y * (g - (g * y).sum(axis=softmax_axes(c, y), keepdims=True))
+    if gys.logits is not None:  # a cross-entropy read the logits (the registry's output_activation)
+        gx = gys.logits if gx is None else gx + gys.logits
+    return [gx], {}
 
 
 @GRADS.register("PReLU")
