@@ -220,3 +220,18 @@ def test_cli_standalone(tmp_path):
     assert runtime_source() in out.read_text(encoding="utf-8")
     r = subprocess.run([*build, "keras", "--standalone"], capture_output=True, text=True, check=False)
     assert r.returncode == 2 and "--standalone is for --backend torch" in r.stderr
+
+
+def test_runtime_imports_only_torch_numpy_and_the_standard_library():
+    """The runtime's files import torch, NumPy, the standard library and each other; nothing of
+    spec2net's compiler (lark, jinja2) loads with them."""
+    allowed = sys.stdlib_module_names | {"torch", "numpy", "safetensors"}
+    for name, text in runtime_files().items():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Import):
+                assert all(a.name.split(".")[0] in allowed for a in node.names), (name, ast.unparse(node))
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:  # relative: between the runtime's files
+                assert node.module.split(".")[0] in allowed, (name, ast.unparse(node))
+    probe = "import sys; from spec2net.runtime import torch; print(sorted({'lark', 'jinja2'} & set(sys.modules)))"
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
