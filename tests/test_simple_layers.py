@@ -197,6 +197,8 @@ def test_dense_activation_none_is_linear(keras):
     assert net.ir.layers[0].args["activation"].name == "linear"
     assert "activation" not in net.build("keras").split("layers.Dense(", 1)[1].split(")")[0]
     assert keras.activations.get(None) is keras.activations.linear
+    act = spec2net.loads("model m { input x: float32[3]; output y = Activation(none)(x) }")
+    assert act.ir.layers[0].args["activation"].name == "linear"
 
 
 REFUSALS = [
@@ -257,3 +259,16 @@ def test_softmax_output_gives_its_logits_to_the_cross_entropy(keras, torch, case
         worst = max(float(np.max(np.abs(ours[k] - other[k]))) for k in ours)
         DIFFS.add(f"Softmax output {case}, weights vs {name}", worst)
         assert worst <= 1e-4, f"weights differ from {name}'s by {worst:.3g}"
+
+
+def test_layers_named_like_maskings_operations_build_in_keras(keras):
+    """Keras names the operations of Masking's mask `not_equal` and `any`, skipping only names it
+    handed out: the module reserves the spec's, so Keras does not refuse the model."""
+    net = spec2net.loads("""model m {
+        input x: float32[4, 3]
+        h = Masking()(x) -> Dense(3, name="any") -> Masking(name="not_equal")
+        output y = LSTM(2)(h)
+    }""")
+    ns = {}
+    exec(compile(net.build("keras"), "generated_keras.py", "exec"), ns)
+    assert [layer.name for layer in ns["build_model"]().layers][1:] == ["masking", "any", "not_equal", "lstm"]

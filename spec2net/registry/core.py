@@ -79,7 +79,7 @@ class Dropout(_Same):
 @register
 class Activation(_Same):
     name, auto_name = "Activation", "activation"
-    args = (Arg("activation", Func("activation")),)
+    args = (Arg("activation", Func("activation", none="linear")),)
     samples = (({"activation": "relu"}, [(F, (4,))]), ({"activation": "softmax"}, [(F, (2, 3))]))
 
 
