@@ -56,7 +56,7 @@ def _loss_cases():
     out = []
     for name, entry in canonical("loss").items():
         takes_logits = any(a.name == "from_logits" for a in entry.args)
-        pairs = [(name, entry.logits_of or "linear")]
+        pairs = [(name, entry.logits_of or ("softplus" if entry.positive else "linear"))]
         pairs += [(f"{name}(from_logits=true)", "linear")] if takes_logits else []
         pairs += [(name, "sigmoid")] if entry.class_axis else []
         out += [(f"loss-{loss}-{act}", _spec(f"input x: float32[3]\n    y = Dense(4, activation={act})(x)", loss), None)

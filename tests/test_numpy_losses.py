@@ -17,7 +17,9 @@ def _data(name, rng, from_logits):
     """(targets of the loss's kind, predictions: probabilities, or logits with ``from_logits``)."""
     target = REGISTRIES["loss"][name].target
     z = rng.normal(size=(6, 4)).astype(np.float32)
-    if target == "real":
+    if target in ("real", "signed"):
+        if REGISTRIES["loss"][name].positive:  # poisson: the log of its predictions
+            z = np.log1p(np.exp(z))
         return rng.normal(size=(6, 4)).astype(np.float32), z
     if target == "binary":
         p = z if from_logits else 1 / (1 + np.exp(-z))
@@ -35,7 +37,7 @@ def test_loss_and_gradient_match_keras(keras, name, from_logits):
 
     rng = np.random.default_rng(1)
     y, p = _data(name, rng, from_logits)
-    args = {a.name: from_logits for a in REGISTRIES["loss"][name].args}  # from_logits, where it has one
+    args = {a.name: from_logits if a.name == "from_logits" else a.default for a in REGISTRIES["loss"][name].args}
     kloss = getattr(keras.losses, REGISTRIES["loss"][name].keras_name)(**args)
     pv = tf.Variable(p)
     with tf.GradientTape() as tape:
@@ -67,7 +69,8 @@ def test_logits_behind_probabilities_match_keras_graph_mode(keras, name, act):
 
     ref, ref_grad = f()
     probs = np.asarray(activation(z))
-    values, _, dlogits = LOSSES[name]({"from_logits": False}, y, probs, logits=z)
+    defaults = {a.name: a.default for a in REGISTRIES["loss"][name].args}
+    values, _, dlogits = LOSSES[name](defaults, y, probs, logits=z)
     value = float(np.mean(values))
     assert abs(value - float(ref)) <= 1e-5 * max(1, abs(float(ref)))
     np.testing.assert_allclose(dlogits, ref_grad.numpy(), atol=1e-6, rtol=1e-4)
@@ -83,6 +86,6 @@ def test_from_logits_on_a_sigmoid_output_still_reads_the_logits_as_keras_does(ke
     kloss = keras.losses.BinaryCrossentropy(from_logits=True)
     ref = float(tf.function(lambda: kloss(y, keras.activations.sigmoid(tf.constant(z))))())
     probs = 1 / (1 + np.exp(-z))
-    values, gp, gl = LOSSES["binary_crossentropy"]({"from_logits": True}, y, probs, logits=z)
+    values, gp, gl = LOSSES["binary_crossentropy"]({"from_logits": True, "label_smoothing": 0.0}, y, probs, logits=z)
     assert gp is None and gl is not None
     assert abs(float(np.mean(values)) - ref) <= 1e-6

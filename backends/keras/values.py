@@ -25,10 +25,26 @@ def _instance(module: str):
     return write
 
 
+# Keras's classes of the metrics that take arguments
+METRIC_CLASSES = {"top_k_categorical_accuracy": "TopKCategoricalAccuracy",
+                  "sparse_top_k_categorical_accuracy": "SparseTopKCategoricalAccuracy", "auc": "AUC"}
+
+
+def _metric(ref: Ref):
+    """A string (Keras picks the accuracy that fits the loss, as model.compile does), or Keras's class
+    where an argument is off its default: ``keras.metrics.TopKCategoricalAccuracy(k=3, name=...)``.
+    The name is written: an unnamed AUC() is "auc_1" after another AUC in the session."""
+    defaults = {a.name: a.default for a in REGISTRIES[ref.kind][ref.name].args}
+    if all(is_default(v, defaults[k]) for k, v in ref.args):
+        return _string(ref)
+    args = tuple((k, value_source(v)) for k, v in ref.args if not is_default(v, defaults[k]))
+    return CallExpr(f"keras.metrics.{METRIC_CLASSES[ref.name]}", args + (("name", py_literal(ref.name)),))
+
+
 # kind -> how a Ref of that kind is written
 REF_WRITERS = {
     "activation": _string,  # Keras's own identifiers ("relu"): the functions behind them are Keras's
-    "metric": _string,  # strings let Keras pick the accuracy that fits the loss, as model.compile does
+    "metric": _metric,
     "initializer": _instance("initializers"),
     "regularizer": _instance("regularizers"),
     "optimizer": _instance("optimizers"),

@@ -43,6 +43,8 @@ def mean_absolute_error(a, y, p, logits=None):
 @LOSSES.register("binary_crossentropy")
 def binary_crossentropy(a, y, p, logits=None):
     y = y.astype(p.dtype)
+    if a.get("label_smoothing"):  # Keras: toward 1/2
+        y = y * (1.0 - a["label_smoothing"]) + 0.5 * a["label_smoothing"]
     if a["from_logits"] or logits is not None:
         z = p if logits is None else logits
         value = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
@@ -72,6 +74,8 @@ def _softmax_xent(z, y):
 @LOSSES.register("categorical_crossentropy")
 def categorical_crossentropy(a, y, p, logits=None):
     y = y.astype(p.dtype)
+    if a.get("label_smoothing"):  # Keras: toward 1 / classes
+        y = y * (1.0 - a["label_smoothing"]) + a["label_smoothing"] / y.shape[-1]
     if a["from_logits"] or logits is not None:
         value, g = _softmax_xent(p if logits is None else logits, y)
         g = g / value.size
@@ -99,6 +103,107 @@ def sparse_categorical_crossentropy(a, y, p, logits=None):
     value, gz = _softmax_xent(np.log(pc), onehot)
     grad = gz / value.size / pc * inside  # z = log(pc)
     return value, grad, None
+
+
+@LOSSES.register("huber")
+def huber(a, y, p, logits=None):
+    e = p - y.astype(p.dtype)
+    d = np.asarray(a["delta"], p.dtype)
+    small = np.abs(e) <= d
+    value = np.where(small, 0.5 * np.square(e), d * np.abs(e) - 0.5 * d * d)
+    return np.mean(value, -1), np.where(small, e, d * np.sign(e)) / e.size, None
+
+
+@LOSSES.register("log_cosh")
+def log_cosh(a, y, p, logits=None):
+    x = p - y.astype(p.dtype)
+    # Keras: x + softplus(-2x) - log(2), whose derivative 1 - 2 sigmoid(-2x) is tanh(x)
+    value = x + np.log1p(np.exp(-np.abs(2 * x))) + np.maximum(-2 * x, 0) - np.log(2.0).astype(p.dtype)
+    return np.mean(value, -1), np.tanh(x) / x.size, None
+
+
+@LOSSES.register("kl_divergence")
+def kl_divergence(a, y, p, logits=None):
+    yc = np.clip(y.astype(p.dtype), EPS, 1)
+    inside = (p >= EPS) & (p <= 1)
+    pc = np.clip(p, EPS, 1)
+    value = (yc * np.log(yc / pc)).sum(-1)
+    return value, -yc / pc * inside / value.size, None
+
+
+@LOSSES.register("poisson")
+def poisson(a, y, p, logits=None):
+    y = y.astype(p.dtype)
+    return np.mean(p - y * np.log(p + EPS), -1), (1 - y / (p + EPS)) / p.size, None
+
+
+def _signed(y, dtype):
+    """Keras's convert_binary_labels_to_hinge: 0/1 labels become -1/1 when the whole batch is 0/1."""
+    y = y.astype(dtype)
+    return 2 * y - 1 if np.all((y == 0) | (y == 1)) else y
+
+
+@LOSSES.register("hinge")
+def hinge(a, y, p, logits=None):
+    y = _signed(y, p.dtype)
+    m = 1 - y * p
+    # tf.maximum(m, 0) passes the gradient where m >= 0
+    return np.mean(np.maximum(m, 0), -1), -y * (m >= 0) / p.size, None
+
+
+@LOSSES.register("squared_hinge")
+def squared_hinge(a, y, p, logits=None):
+    y = _signed(y, p.dtype)
+    m = np.maximum(1 - y * p, 0)
+    return np.mean(np.square(m), -1), -2 * y * m / p.size, None
+
+
+@LOSSES.register("categorical_hinge")
+def categorical_hinge(a, y, p, logits=None):
+    y = y.astype(p.dtype)
+    neg_in = (1 - y) * p
+    neg = neg_in.max(-1, keepdims=True)
+    ties = (neg_in == neg).astype(p.dtype)  # tf.reduce_max shares its gradient among tied maxima
+    pre = neg[..., 0] - (y * p).sum(-1) + 1
+    share = ties / ties.sum(-1, keepdims=True) * (1 - y)
+    grad = (share - y) * (pre >= 0)[..., None] / pre.size
+    return np.maximum(pre, 0), grad, None
+
+
+def _unit(x):
+    """Keras's ops.normalize: x * min(rsqrt(sum x^2), 1 / epsilon), and that factor r."""
+    s = np.square(x).sum(-1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        r = np.minimum(1 / np.sqrt(s), 1 / EPS).astype(x.dtype)
+    return x * r, r
+
+
+@LOSSES.register("cosine_similarity")
+def cosine_similarity(a, y, p, logits=None):
+    yn, _ = _unit(y.astype(p.dtype))
+    pn, r = _unit(p)
+    value = -(yn * pn).sum(-1)
+    # d pn / d p = r (I - pn pn^T) while rsqrt is the smaller; a constant factor 1/epsilon otherwise
+    free = r < 1 / np.asarray(EPS, p.dtype)
+    grad = -r * (yn - np.where(free, pn * (yn * pn).sum(-1, keepdims=True), 0))
+    return value, grad / value.size, None
+
+
+@LOSSES.register("mean_absolute_percentage_error")
+def mean_absolute_percentage_error(a, y, p, logits=None):
+    y = y.astype(p.dtype)
+    scale = np.maximum(np.abs(y), EPS)
+    d = (y - p) / scale
+    return 100 * np.mean(np.abs(d), -1), -100 * np.sign(d) / scale / p.size, None
+
+
+@LOSSES.register("mean_squared_logarithmic_error")
+def mean_squared_logarithmic_error(a, y, p, logits=None):
+    y = y.astype(p.dtype)
+    pm = np.maximum(p, EPS)
+    d = np.log(pm + 1) - np.log(np.maximum(y, EPS) + 1)
+    # tf.maximum(p, eps) passes the gradient where p >= eps
+    return np.mean(np.square(d), -1), 2 * d / (pm + 1) * (p >= EPS) / p.size, None
 
 
 def loss_and_grad(ref, y, p, logits=None, mask=None):

@@ -16,7 +16,7 @@ from . import sparse
 from .backprop import compiled_loss, loss_and_grads
 from .initializers import derive_seed
 from .interpreter import forward
-from .metrics import METRICS, Mean
+from .metrics import Mean, tracker
 from .optimizers import Optimizer
 
 
@@ -75,10 +75,9 @@ class _Epoch:
         for out in self.model.outputs:
             for ref in self.model.compile.metrics:
                 key = f"{out.name}_{ref.name}" if multi else ref.name
-                values = METRICS[ref.name](targets[out.name], preds[out.name])
                 # Keras's MeanMetricWrapper weights the values by the output's mask: masked steps do not count
-                mask = masks.get(out.name)
-                self.metrics.setdefault(key, Mean()).update(values if mask is None else values[mask])
+                self.metrics.setdefault(key, tracker(ref)).update(targets[out.name], preds[out.name],
+                                                                  masks.get(out.name))
 
     def logs(self, prefix="") -> dict:
         out = {prefix + "loss": self.loss.result()}

@@ -31,6 +31,16 @@ def _data_spec(model: ir.Model) -> CallExpr:
     return CallExpr("rt.DataSpec", ((None, Seq("(", ")", inputs)), (None, Seq("(", ")", outputs))))
 
 
+def _metric(ref: ir.Ref):
+    """A metric as the runtime's tracker takes it: its name, or (history key, name, {changed
+    arguments}) where it has arguments off Keras's defaults."""
+    changed = _changed(ref)
+    if not changed:
+        return py_literal(ref.name)
+    args = Seq("{", "}", tuple((py_literal(k), v) for k, v in changed))
+    return Seq("(", ")", (py_literal(ref.name), py_literal(ref.name), args))
+
+
 def training_context(model: ir.Model, weights: list) -> dict:
     """Template variables for the training part; ``{"compile": None}`` where the spec has none."""
     c = model.compile
@@ -55,7 +65,7 @@ def training_context(model: ir.Model, weights: list) -> dict:
         ("input_dtypes", Seq("(", ")", tuple(f"torch.{t.type.dtype}" for t in model.inputs))),
         ("target_dtypes", Seq("(", ")", tuple("torch.int64" if s else "torch.float32" for s in sparse))),
         ("losses", Seq("(", ")", tuple(losses))),
-        ("metrics", py_literal(tuple(m.name for m in c.metrics))),
+        ("metrics", Seq("(", ")", tuple(_metric(m) for m in c.metrics))),
         ("optimizer", "make_optimizer"), ("data", _data_spec(model)),
     ) + ((("penalties", "regularization_loss"),) if penalties or activity else ()))
     f = model.fit

@@ -23,6 +23,9 @@ class FuncDef:
     # a cross-entropy's activation whose logits Keras (TensorFlow backend) reads instead of its
     # probabilities (keras/src/backend/tensorflow/nn.py, _get_logits)
     logits_of: str = ""
+    # a loss that takes the log of its predictions unclipped (poisson): they must be positive, so
+    # tests feed it a softplus output
+    positive: bool = False
 
     @property
     def class_axis(self) -> bool:
@@ -116,13 +119,29 @@ _add("optimizer", "adagrad", _LR(0.001), Arg("initial_accumulator_value", NONNEG
 
 # -- losses ----------------------------------------------------------------------
 _LOGITS = Arg("from_logits", Bool(), False)
+_SMOOTHING = Arg("label_smoothing", Float(0, 1, what="a fraction in [0, 1]"), 0.0)
 _add("loss", "mean_squared_error", aliases=("mse",), keras="MeanSquaredError", target="real")
 _add("loss", "mean_absolute_error", aliases=("mae",), keras="MeanAbsoluteError", target="real")
-_add("loss", "binary_crossentropy", _LOGITS, keras="BinaryCrossentropy", target="binary", logits_of="sigmoid")
-_add("loss", "categorical_crossentropy", _LOGITS, keras="CategoricalCrossentropy", target="one_hot",
+_add("loss", "binary_crossentropy", _LOGITS, _SMOOTHING, keras="BinaryCrossentropy", target="binary",
+     logits_of="sigmoid")
+_add("loss", "categorical_crossentropy", _LOGITS, _SMOOTHING, keras="CategoricalCrossentropy", target="one_hot",
      logits_of="softmax")
 _add("loss", "sparse_categorical_crossentropy", _LOGITS, keras="SparseCategoricalCrossentropy",
      target="class_ids", logits_of="softmax")
+_add("loss", "huber", Arg("delta", POS, 1.0), keras="Huber", target="real")
+_add("loss", "log_cosh", keras="LogCosh", target="real")
+_add("loss", "kl_divergence", aliases=("kld",), keras="KLDivergence", target="one_hot")  # rows of distributions
+_add("loss", "poisson", keras="Poisson", target="real", positive=True)
+# "signed": -1/1 labels; Keras maps 0/1 ones to -1/1 when the whole batch is 0/1
+_add("loss", "hinge", keras="Hinge", target="signed")
+_add("loss", "squared_hinge", keras="SquaredHinge", target="signed")
+_add("loss", "categorical_hinge", keras="CategoricalHinge", target="one_hot")
+_add("loss", "cosine_similarity", Arg("axis", Int(-1, -1, what="-1 (the last axis)"), -1), keras="CosineSimilarity",
+     target="real")
+_add("loss", "mean_absolute_percentage_error", aliases=("mape",), keras="MeanAbsolutePercentageError",
+     target="real")
+_add("loss", "mean_squared_logarithmic_error", aliases=("msle",), keras="MeanSquaredLogarithmicError",
+     target="real")
 
 # -- metrics ---------------------------------------------------------------------
 _add("metric", "accuracy", aliases=("acc",), keras="accuracy")
@@ -131,3 +150,11 @@ _add("metric", "categorical_accuracy", keras="categorical_accuracy")
 _add("metric", "sparse_categorical_accuracy", keras="sparse_categorical_accuracy")
 _add("metric", "mean_squared_error", aliases=("mse",), keras="mean_squared_error")
 _add("metric", "mean_absolute_error", aliases=("mae",), keras="mean_absolute_error")
+_TOP_K = Arg("k", Int(1), 5)
+_add("metric", "top_k_categorical_accuracy", _TOP_K, keras="top_k_categorical_accuracy")
+_add("metric", "sparse_top_k_categorical_accuracy", _TOP_K, keras="sparse_top_k_categorical_accuracy")
+_add("metric", "root_mean_squared_error", keras="root_mean_squared_error")
+# stateful: confusion counts accumulated over the epoch (Keras's default threshold 0.5)
+_add("metric", "precision", keras="precision")
+_add("metric", "recall", keras="recall")
+_add("metric", "auc", Arg("num_thresholds", Int(2, what="an integer > 1"), 200), keras="auc")

@@ -25,7 +25,9 @@ metric -- a trailing axis of 1 added or dropped when the ranks differ by one -- 
 for an (n, 1) output train as (n, 1); then, per loss: class ids (integral, within
 ``[0, width)``) of the output's shape without its last axis, or with a last axis of 1, for
 ``sparse_categorical_crossentropy``; the output's shape for every other loss (for
-``categorical_crossentropy``: one-hot rows of the output's width); finite values.
+``categorical_crossentropy`` and ``categorical_hinge``: one-hot rows of the output's width,
+for ``kl_divergence`` rows of probabilities); finite values. Values are not checked further,
+as Keras does not: hinge losses read -1/1 labels, and 0/1 ones only when a whole batch is 0/1.
 """
 
 from __future__ import annotations
@@ -66,6 +68,10 @@ class DataSpec:
 
 
 SPARSE = ("sparse_categorical_crossentropy",)
+# losses that read a row per sample over the output's last axis (the registry's "one_hot" targets;
+# this file imports no registry), and what the row holds
+ROWS = {"categorical_crossentropy": "one-hot rows", "categorical_hinge": "one-hot rows",
+        "kl_divergence": "rows of probabilities"}
 
 
 def check_data(spec: DataSpec, arrays: dict) -> tuple[dict, dict, int]:
@@ -158,10 +164,11 @@ def _class_ids(what, y, s: OutputSpec) -> None:
 def _same_shape(what, y, s: OutputSpec) -> None:
     if _fits(y.shape[1:], s.shape):
         return
-    if s.loss == "categorical_crossentropy" and s.shape and s.shape[-1] != 1:
-        hint = (" (class ids? use sparse_categorical_crossentropy)"
+    if s.loss in ROWS and s.shape and s.shape[-1] != 1:
+        fix = "use sparse_categorical_crossentropy" if s.loss == "categorical_crossentropy" else "one-hot encode them"
+        hint = (f" (class ids? {fix})"
                 if _fits(y.shape[1:], s.shape[:-1]) or _fits(y.shape[1:], (*s.shape[:-1], 1)) else "")
-        raise DataError(f"{what}: categorical_crossentropy needs one-hot rows of width {s.shape[-1]}, "
+        raise DataError(f"{what}: {s.loss} needs {ROWS[s.loss]} of width {s.shape[-1]}, "
                         f"got shape {y.shape}{hint}")
     loss = f"{s.loss} needs" if s.loss else "expected"
     raise DataError(f"{what}: {loss} the output's shape {_fmt(s.shape)}, got shape {y.shape}")

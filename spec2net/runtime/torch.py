@@ -39,14 +39,24 @@ from .torch_losses import (
     LOSSES,
     binary_crossentropy,
     categorical_crossentropy,
+    categorical_hinge,
+    cosine_similarity,
+    hinge,
+    huber,
+    kl_divergence,
+    log_cosh,
     masked_loss,
     mean_absolute_error,
+    mean_absolute_percentage_error,
     mean_squared_error,
+    mean_squared_logarithmic_error,
+    poisson,
     regularization,
     same_rank,
     sparse_categorical_crossentropy,
+    squared_hinge,
 )
-from .torch_metrics import METRICS, Mean, resolve
+from .torch_metrics import METRICS, Mean, resolve, tracker
 from .torch_optim import SGD, Adagrad, Adam, AdamW, KerasOptimizer, RMSprop
 from .torch_rnn import gru_step, lstm_step, rnn_loop, simple_rnn_step
 from .torch_weights import (
@@ -63,11 +73,13 @@ __all__ = [
     "CONVERSIONS", "LOSSES", "METRICS", "SGD", "Adagrad", "Adam", "AdamW", "DataError", "DataSpec",
     "InputSpec", "KerasBatchNorm", "KerasLayerNorm", "KerasMaskedBatchNorm", "KerasOptimizer",
     "LayerDict", "Mean", "OutputSpec", "RMSprop", "Training", "as_tensors", "binary_crossentropy",
-    "categorical_crossentropy", "check_data", "dropout_mask", "dropout_noise_shape", "evaluate_model",
-    "fans", "fit_model", "generator", "gru_step", "keep_rows", "keras_variables", "load_weights_file",
-    "lstm_step", "masked_loss", "mean_absolute_error", "mean_squared_error", "orthogonal",
-    "output_losses", "random_normal", "random_uniform", "read_weights", "regularization", "resolve",
-    "rnn_loop", "same_rank", "save_weights_file", "sequence_dropout", "simple_rnn_step", "single_bias",
-    "sparse_categorical_crossentropy", "train_batch", "training_loss", "truncated_normal",
-    "variance_scaling", "weights_api", "write_weights",
+    "categorical_crossentropy", "categorical_hinge", "check_data", "cosine_similarity", "dropout_mask",
+    "dropout_noise_shape", "evaluate_model", "fans", "fit_model", "generator", "gru_step", "hinge",
+    "huber", "keep_rows", "keras_variables", "kl_divergence", "load_weights_file", "log_cosh",
+    "lstm_step", "masked_loss", "mean_absolute_error", "mean_absolute_percentage_error",
+    "mean_squared_error", "mean_squared_logarithmic_error", "orthogonal", "output_losses", "poisson",
+    "random_normal", "random_uniform", "read_weights", "regularization", "resolve", "rnn_loop",
+    "same_rank", "save_weights_file", "sequence_dropout", "simple_rnn_step", "single_bias",
+    "sparse_categorical_crossentropy", "squared_hinge", "tracker", "train_batch", "training_loss",
+    "truncated_normal", "variance_scaling", "weights_api", "write_weights",
 ]

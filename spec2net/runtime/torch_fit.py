@@ -18,7 +18,7 @@ from torch import nn
 
 from .data import DataError, DataSpec, check_data
 from .torch_losses import masked_loss
-from .torch_metrics import Mean, resolve
+from .torch_metrics import Mean, metric_key, tracker
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class Training:
     input_dtypes: tuple  # torch dtypes, in input order
     target_dtypes: tuple  # torch dtypes, in output order (int64 for class ids)
     losses: tuple  # per output: (loss function, {argument: value}, loss weight)
-    metrics: tuple  # Keras metric names, for every output ("accuracy", ...)
+    # for every output: Keras metric names ("accuracy", ...), or (history key, name, {argument: value})
+    metrics: tuple
     optimizer: Callable[[nn.Module], torch.optim.Optimizer]
     data: DataSpec | None = None  # Keras's checks on the data, before any work
     penalties: Callable[[nn.Module], torch.Tensor | float] | None = None  # weight and activity penalties
@@ -104,7 +105,7 @@ class _Logs:
     def __init__(self, task: Training):
         self.task, self.loss = task, Mean()
         self.parts = {name: Mean() for name in task.output_names}
-        self.metrics: dict[str, Mean] = {}
+        self.metrics: dict = {}  # history key -> the metric's tracker (torch_metrics.tracker)
 
     def update(self, loss, parts, outputs, targets, batch: int) -> None:
         self.loss.update(loss, weight=batch)
@@ -113,9 +114,9 @@ class _Logs:
         for name, part, out, y in zip(self.task.output_names, parts, outputs, targets):
             self.parts[name].update(part, weight=batch)
             for metric in self.task.metrics:
-                key = f"{name}_{metric}" if multi else metric
-                values = resolve(metric, y, out)(y, out.detach())
-                self.metrics.setdefault(key, Mean()).update(values, mask=getattr(out, "keras_mask", None))
+                key = f"{name}_{metric_key(metric)}" if multi else metric_key(metric)
+                self.metrics.setdefault(key, tracker(metric, y, out)).update(
+                    y, out.detach(), getattr(out, "keras_mask", None))
 
     def result(self, prefix: str = "") -> dict:
         out = {prefix + "loss": self.loss.result()}
