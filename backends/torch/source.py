@@ -9,23 +9,14 @@ keyed by IR object, starting from the spec's own binding names (``seq, h, c = LS
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
 from importlib import resources
 
 import jinja2
 
 from spec2net import ir
-from spec2net.codegen import (
-    GeneratedModule,
-    Namer,
-    comment_text,
-    doc_text,
-    header,
-    py_literal,
-    spec_file_name,
-)
-from spec2net.pyformat import WIDTH, CallExpr, Seq, assign, render
+from spec2net.codegen import GeneratedModule, Namer, doc_text, py_literal, spec_file_name
+from spec2net.pyformat import Seq, render
 from spec2net.registry import LAYERS
 from spec2net.registry.types import REQUIRED
 
@@ -39,6 +30,7 @@ from . import (  # noqa: F401  (they fill EMITTERS)
 )
 from .emitter import EMITTERS, Application
 from .functions import regularizer_expr
+from .layout import class_doc, fit_comment, fit_line, init_line, module_header, with_comment
 from .standalone import RUNTIME_NAMES, runtime_source
 from .training import training_context
 
@@ -137,7 +129,7 @@ class _Forward:
                         self.imports, keep_logits=any(t in self.outputs for t in node.outputs))
         bound = [t.name for t in node.outputs if t.name]
         binding = f"{', '.join(bound)} = " if bound else ""
-        block = Block(_fit_comment(f"{self.spec}:{node.span.line}: {binding}{describe(layer)}", 10),
+        block = Block(fit_comment(f"{self.spec}:{node.span.line}: {binding}{describe(layer)}", 10),
                       emitter.forward(c), node)
         for i, t in enumerate(node.outputs):
             m = emitter.out_mask(c, i) if t.masked else None
@@ -169,47 +161,21 @@ def build_source(model: ir.Model, standalone: bool = False) -> GeneratedModule:
     forward = fwd.build()
     weights = _weights(model, keys)
     context = {
-        "header": _header(model, standalone), "cls": cls, "model": model, "spec": spec,
-        "class_doc": _class_doc(model.name, spec),
+        "header": module_header(model, standalone), "cls": cls, "model": model, "spec": spec,
+        "class_doc": class_doc(model.name, spec),
         "input_names": py_literal(tuple(t.input_name for t in model.inputs)),
         "output_names": py_literal(tuple(o.name for o in model.outputs)),
         "args": fwd.args, "init": _init_blocks(model, keys, spec), "forward": forward,
         "activity": any(layer.args.get("activity_regularizer") for layer in model.layers),
         "returns": ", ".join(fwd.var(o.tensor) for o in model.outputs),
         "weights": render(Seq("{", "}", tuple((py_literal(w["key"]), w["row"]) for w in weights))),
-        "inits": [_init_line(py_literal(w["key"]), w["init"], w["init_name"]) for w in weights],
+        "inits": [init_line(py_literal(w["key"]), w["init"], w["init_name"]) for w in weights],
         "functional": "F" in fwd.imports, "runtime": runtime_source() if standalone else None,
     }
     context.update(training_context(model, weights))
     source = _env().get_template("module.py.j2").render(**context).rstrip("\n") + "\n"
     return GeneratedModule(source, {id(t): n for t, n in _tensor_names(model, fwd)},
                            _line_nodes(source, forward))
-
-
-def _header(model: ir.Model, standalone: bool) -> str:
-    text = header(model, "torch")
-    # the command that regenerates the module, as it was made
-    return text.replace(" --backend torch\n", " --backend torch --standalone\n") if standalone else text
-
-
-def _class_doc(name: str, spec: str) -> str:
-    modes = "train() and eval() act as Keras's training=True/False."
-    doc = f'"""The model `{doc_text(name)}` of {spec}: {modes}"""'
-    if 4 + len(doc) <= WIDTH:
-        return doc
-    return f'"""The model `{doc_text(name)}` of {spec}.\n\n    {modes}"""'
-
-
-def _fit_comment(text: str, indent: int) -> str:
-    """``text`` as a comment that ends within the formatter's width (cut with "...")."""
-    text = comment_text(text)
-    return text if indent + len(text) <= WIDTH else text[: WIDTH - indent - 3] + "..."
-
-
-def _with_comment(line: str, comment: str, indent: int) -> str:
-    """``line  # comment`` where that fits in the formatter's width, else the line alone."""
-    out = f"{line}  # {comment_text(comment)}"
-    return out if indent + len(out) <= WIDTH else line
 
 
 def _layer_keys(model: ir.Model) -> dict:
@@ -226,7 +192,7 @@ def _init_blocks(model: ir.Model, keys: dict, spec: str) -> list[Block]:
         if made is None:
             continue
         mod = f"layers[{py_literal(keys[layer])}]"
-        line = _with_comment(f"{mod} = {made}", f"{spec}:{layer.span.line}", 8)
+        line = with_comment(f"{mod} = {made}", f"{spec}:{layer.span.line}", 8)
         block = Block("", [fit_line(line, 8) for line in [line, *emitter.setup(layer, mod)]])
         blocks.append(block)
     return blocks
@@ -271,38 +237,3 @@ def _line_nodes(source: str, blocks: list[Block]) -> dict:
                     out[start] = block.node
                 start += 1
     return out
-
-
-def _init_line(key: str, call: str, name: str) -> str:
-    """One entry of initial_weights' dict: with the initializer's name where that fits, else
-    the call through the formatter."""
-    line = _with_comment(f"{key}: {call},", name, 8)
-    if 8 + len(line) <= WIDTH:
-        return line
-    return f"{key}: " + render(_as_expr(call), 8, len(key) + 2, 1) + ","
-
-
-def _as_expr(source: str):
-    """An expression's source as the formatter's CallExpr where it is a call, else as it is."""
-    tree = ast.parse(source, mode="eval").body
-    if not isinstance(tree, ast.Call):
-        return source
-    src = lambda node: ast.get_source_segment(source, node)  # the text as written
-    args = tuple((None, src(a)) for a in tree.args) + tuple((k.arg, src(k.value)) for k in tree.keywords)
-    return CallExpr(src(tree.func), args)
-
-
-def fit_line(line: str, indent: int) -> str:
-    """A statement of the module, through the formatter: as it is where it fits in the width,
-    else ``target = f(...)`` (or a bare call) with its arguments one per line, as black does."""
-    if indent + len(line) <= WIDTH:
-        return line
-    code, sep, comment = line.partition("  # ")
-    if sep:  # the comment goes on a line of its own, above the statement
-        return f"# {comment}\n" + " " * indent + fit_line(code, indent)
-    tree = ast.parse(line).body[0]
-    if not isinstance(tree, (ast.Assign, ast.Expr)) or not isinstance(tree.value, ast.Call):
-        return line
-    value = ast.get_source_segment(line, tree.value)
-    target = line[: len(line) - len(value)].removesuffix(" = ") if isinstance(tree, ast.Assign) else ""
-    return assign(target, _as_expr(value), indent)
