@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+from modelconv import ConvLayers
 from modellayers import RECURRENT, F, Layers, Op, Out, T, as_t, lit
 from modelsimple import SimpleLayers
 
@@ -41,7 +42,7 @@ def concat_shape(shapes, axis):
     return tuple(out)
 
 
-class Gen(Layers, SimpleLayers):
+class Gen(Layers, SimpleLayers, ConvLayers):
     """One random model: its statements, defs, shared layers and tensors."""
 
     def __init__(self, seed):
@@ -54,7 +55,7 @@ class Gen(Layers, SimpleLayers):
         self.shared: list = []  # (variable, op) of declared layers
 
     def unary_ops(self, t):
-        return super().unary_ops(t) + self.simple_ops(t)
+        return super().unary_ops(t) + self.simple_ops(t) + self.conv_ops(t)
 
     def any_op(self, t, single=False):
         """A fresh layer, or a declared shared layer, or a def block, that fits ``t``."""

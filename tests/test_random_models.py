@@ -21,8 +21,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:Depreca
 
 CHECK_SEEDS = range(200)
 # chosen so that together they use every layer type, a masked recurrent input, a shared recurrent
-# layer, masks inside minimum and multiply, and a sequential model
-EQUIV_SEEDS = (795, 847, 328, 616, 1182, 820)
+# layer, masks inside minimum and multiply, and a sequential model (a greedy cover over seeds
+# 0-2499; a change to the generator or to the registry's activations redraws every model)
+EQUIV_SEEDS = (983, 1197, 345, 1447, 1254, 108, 1679, 572)
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")
 
 
