@@ -191,7 +191,9 @@ class Conv1D(_Conv):
                ({"filters": 2, "kernel_size": 2, "padding": "causal", "dilation_rate": 2}, [(F, (None, 3))]),
                ({"filters": 4, "kernel_size": 3, "groups": 2, "use_bias": False, "padding": "same"},
                 [(F, (5, 4))]),
-               ({"filters": 2, "kernel_size": 3, "padding": "causal", "strides": 2}, [(F, (6, 2))]))
+               ({"filters": 2, "kernel_size": 3, "padding": "causal", "strides": 2}, [(F, (6, 2))]),
+               # "same" with strides on a length known only at run time: the padding depends on it
+               ({"filters": 2, "kernel_size": 2, "padding": "same", "strides": 2}, [(F, (None, 2))]))
 
 
 @register

@@ -34,7 +34,7 @@ def _pool_args(rank: int, default) -> tuple:
 
 
 _SAMPLES_1D = (({"pool_size": 2}, [(F, (6, 3))]), ({"pool_size": 3, "strides": 2, "padding": "same"}, [(F, (8, 2))]),
-               ({"pool_size": 2, "strides": 1}, [(F, (None, 2))]))
+               ({"pool_size": 2, "strides": 1}, [(F, (None, 2))]), ({"pool_size": 2, "padding": "same"}, [(F, (None, 3))]))
 _SAMPLES_2D = (({"pool_size": 2}, [(F, (4, 6, 2))]),
                ({"pool_size": (3, 2), "strides": (2, 1), "padding": "same"}, [(F, (5, 4, 3))]),
                ({"pool_size": 2, "strides": 1, "padding": "same"}, [(F, (3, 3, 1))]))
