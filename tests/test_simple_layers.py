@@ -178,7 +178,7 @@ def test_masking_gradients_by_finite_differences():
 TRAINING = """model m {
     input x: float32[4, 2]
     h = Masking()(x)
-    h = PReLU(alpha_initializer=constant(0.25))(h) -> SpatialDropout1D(0.0) -> ELU(alpha=0.5)
+    h = PReLU(alpha_initializer=constant(0.25), alpha_regularizer=l2(0.05))(h) -> SpatialDropout1D(0.0) -> ELU(alpha=0.5)
     h = LSTM(3)(h) -> RepeatVector(2) -> Permute((2, 1)) -> ReLU(max_value=2.0, negative_slope=0.1, threshold=0.1)
     output y = Flatten()(h) -> Dense(3, activation=none) -> Softmax()
     compile { optimizer = adam(learning_rate=0.02); loss = categorical_crossentropy }
