@@ -113,12 +113,24 @@ IMAGE = """model image {
 }"""
 
 
-@pytest.fixture(scope="module", params=["text", "image"])
+# a softmax convolution as the output: Keras's cross-entropy reads its logits, as after a Dense (large
+# weights saturate the softmax, where the clipped probabilities would give other gradients)
+LOGITS = """model tagger {
+    input x: float32[6, 3]
+    output y = Conv1D(4, 3, padding=same, activation=softmax, kernel_initializer=random_normal(stddev=8.0))(x)
+    compile { optimizer = rmsprop(learning_rate=0.01); loss = categorical_crossentropy }
+}"""
+
+
+@pytest.fixture(scope="module", params=["text", "image", "logits"])
 def trained(request, tmp_path_factory):
     """The case's start weights, data and NumPy's weights after 2 epochs (batch 8, no shuffle)."""
-    net = spec2net.loads(TEXT if request.param == "text" else IMAGE)
+    net = spec2net.loads({"text": TEXT, "image": IMAGE, "logits": LOGITS}[request.param])
     start = init_weights(net.ir, seed=5)
-    data = _data(net.ir, np.random.default_rng(7))
+    rng = np.random.default_rng(7)
+    data = _data(net.ir, rng)
+    if request.param == "logits":  # one class per step
+        data["y"] = np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(32, 6))]
     ours, history = fit(net.ir, data, start, epochs=2, batch_size=8, shuffle=False)
     return request.param, net, start, data, ours, history, tmp_path_factory.mktemp(request.param)
 
