@@ -91,7 +91,10 @@ def specs() -> st.SearchStrategy[str]:
 
 INPUTS = ["input a: float32[8]", "input s: float32[5, 8]", "input t: int32[6]", "input u: float32[?, 4]"]
 SIMPLE_VALUES = [*HOSTILE_NUMBERS, "relu", "softmax", "glorot_uniform", "l2(0.01)", "true", "false", "none",
-                 "(2, 4)", "(-1,)", "[1]", '"enc"', "adam", "mse", "[accuracy]"]
+                 "(2, 4)", "(-1,)", "[1]", '"enc"', "adam", "mse", "[accuracy]",
+                 # arithmetic: fitting, float where an integer belongs, and each kind of refusal
+                 "8 // 2", "(3 + 1) * 2 - 2 ** 2", "-(-4) % 3", "6 / 2", "1 // 0", "2 ** 64", "10.0 ** 400",
+                 "(-8) ** 0.5", "relu + 1", "true * 2"]
 LAYER_NAMES = sorted(LAYERS) + sorted(MERGE_FUNCS)
 RNN = ["3", "2, return_sequences=true", "2, return_state=true", "4, go_backwards=true"]
 # Arguments that fit each layer, so that most models get through the checker to code generation.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from . import ir
 from . import messages as M
+from .arith import Computed, made_where
 from .diagnostics import diag, suggest
 from .registry import REGISTRIES
 from .registry.types import REQUIRED, ArgError, FCall, Sym
@@ -81,12 +82,23 @@ class Binder:
                                        hint=suggest(v.name, self.scope())))
             return ERR
         try:
-            return typ.coerce(v, lambda kind, x: self.resolve(kind, x, span))
+            out = typ.coerce(v, lambda kind, x: self.resolve(kind, x, span))
         except ArgError as e:
-            self.diags.append(diag(span, ARG_ERRORS[e.code], owner=owner, expected=e.expected, name=name, value=show(v)))
-            return ERR
+            made = _float_made_int(v, None)  # Reshape((2, n / 2)): the float is the mistake
+            if made is None:
+                self.diags.append(diag(span, ARG_ERRORS[e.code], owner=owner, expected=e.expected, name=name,
+                                       value=show(v)))
+                return ERR
         except Reported:
             return ERR
+        else:
+            made = _float_made_int(v, out)
+        if made is not None:  # Dense(n / 2): the literal 8.0 is accepted, a computed 8.0 is a mistake
+            where, at = made_where(made, span)
+            self.diags.append(diag(where, M.INT_FROM_FLOAT, owner=owner, expected=typ.expected, name=name,
+                                   value=show(v), at=at))
+            return ERR
+        return out
 
     def resolve(self, kind: str, v, span) -> ir.Ref:
         """A name, string or call -> the Ref of a registry function of ``kind``."""
@@ -99,8 +111,9 @@ class Binder:
         table = REGISTRIES[kind]
         entry = table.get(v.name)
         if entry is None:
-            self.diags.append(diag(v.span or span, M.UNKNOWN_VALUE, kind=kind, name=v.name,
-                                   hint=suggest(v.name, table)))
+            hint = suggest(v.name, table) or f"; the {kind}{'es' if kind.endswith('s') else 's'} are " \
+                f"{', '.join(sorted(table))}"  # nothing close: what exists
+            self.diags.append(diag(v.span or span, M.UNKNOWN_VALUE, kind=kind, name=v.name, hint=hint))
             raise Reported
         pos = list(v.args) if isinstance(v, FCall) else []
         kw = list(v.kwargs) if isinstance(v, FCall) else []
@@ -121,6 +134,21 @@ def _has_err(v) -> bool:
         if isinstance(x, (list, tuple)):
             todo.extend(x)
     return False
+
+
+def _float_made_int(v, out):
+    """The first float of ``v`` made by arithmetic that coercion turned into an integer of ``out``
+    (any integral one, when ``out`` is None: the coercion refused ``v``), or None."""
+    todo = [(v, out)]
+    while todo:
+        a, b = todo.pop()
+        if isinstance(a, Computed) and (isinstance(b, int) or (b is None and a.is_integer())):
+            return a
+        if isinstance(a, (list, tuple)) and b is None:
+            todo.extend((x, None) for x in a)
+        if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
+            todo.extend(zip(a, b))
+    return None
 
 
 def _takes_symbols(typ) -> bool:

@@ -14,7 +14,9 @@ import re
 from . import ir
 from . import messages as M
 from .args import Binder
+from .arith import Arithmetic
 from .diagnostics import diag, from_problem, suggest
+from .habits import KERAS_CALLS, KerasHabits
 from .registry import LAYERS, REGISTRIES, ShapeError
 from .registry.types import INT_MAX, Bool, FCall, Int, Shape, Str, Sym
 from .statements import DTYPES, Statements
@@ -42,7 +44,7 @@ class Runaway(Exception):
         self.span, self.path = span, path
 
 
-class ModelBuilder(Statements):
+class ModelBuilder(Statements, Arithmetic, KerasHabits):
     def __init__(self, file: str, globals_: dict, defs: dict, recursive: set, diags: list):
         self.file, self.globals, self.defs, self.recursive = file, globals_, defs, recursive
         self.diags = diags
@@ -148,6 +150,8 @@ class ModelBuilder(Statements):
         if isinstance(fn, DefValue):
             return self.call_def(fn.node, pos, kw, span)
         if isinstance(fn, Sym):
+            if fn.name in KERAS_CALLS:
+                return self.keras_only(fn.name, kw, span)
             if chained:
                 return self.err(span, M.UNKNOWN_LAYER, name=fn.name, hint=self.hint(fn.name, callables=True))
             return FCall(fn.name, tuple(pos), tuple(kw), span)

@@ -211,7 +211,7 @@ def _sequential(m, b, seq_layers, outputs):
         if isinstance(v, LayerClass) and not v.as_function:
             v = b.construct(v.defn, [], [], span)
         if v is not ERR and not isinstance(v, LayerValue):
-            b.err(span, M.SEQUENTIAL_LINE)
+            b.not_a_layer(v, span)
             v = ERR
         values.append((v, span))
     if not b.inputs:

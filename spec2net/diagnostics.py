@@ -115,12 +115,8 @@ class SpecError(Exception):
 
 
 def suggest(name: str, candidates) -> str:
-    """A ``; did you mean 'x'?`` hint for a misspelt name, or ''."""
-    import difflib
+    """A ``; did you mean 'x'?`` hint for a misspelt name, or '' (spelling.closest says what is close)."""
+    from .spelling import closest
 
-    pool = sorted({c for c in candidates if isinstance(c, str)})
-    lowered = {c.lower(): c for c in pool}
-    if name.lower() in lowered and lowered[name.lower()] != name:
-        return f"; did you mean '{lowered[name.lower()]}'?"
-    best = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
-    return f"; did you mean '{best[0]}'?" if best else ""
+    best = closest(name, candidates)
+    return f"; did you mean '{best}'?" if best else ""

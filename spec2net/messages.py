@@ -60,6 +60,18 @@ INCOMPLETE_ESCAPE = _m("syntax", "incomplete escape '\\{char}' in a string: \\x 
 UNKNOWN_ESCAPE = _m("syntax", "unknown escape '\\{char}' in a string; write '\\\\' for a backslash")
 UNKNOWN_CHARACTER_NAME = _m("syntax", "unknown character name in '\\N{{{name}}}'")
 NOT_A_CHARACTER = _m("syntax", "'{escape}' is not a character")
+ATTRIBUTE_ACCESS = _m("syntax", "unexpected character '.': a spec has no attribute access; write a layer or "
+                                "function by its name alone (Dense, not layers.Dense), and compile and fit "
+                                "as blocks (compile {{ ... }}), not as methods")
+SINGLE_QUOTE = _m("syntax", "unexpected character \"'\": strings take double quotes, like \"same\"")
+
+# -- Keras habits (docs/from-keras.md) ---------------------------------------------------------------
+PYTHON_LITERAL = _m("from-keras", "'{name}' is Python's; the spec writes {spec}")
+KERAS_INPUT = _m("from-keras", "Input(...) is Keras's; a spec declares an input as a statement: "
+                               "input NAME: {type}")
+KERAS_MODEL = _m("from-keras", "{name}(...) is Keras's; a spec declares a model as a block: `model NAME {{ input "
+                               "...; output ... }}` or `sequential NAME {{ ... }}`")
+
 
 # -- names and calls ---------------------------------------------------------------------------------
 NAME_DEFINED = _m("name-defined", "name '{name}' is not defined{hint}")
@@ -124,6 +136,18 @@ GROUPS_CHANNELS = _m("shape", "{layer}: the input's {channels} channels do not d
 GROUPS_FILTERS = _m("arg-range", "{layer}: filters={filters} do not divide into groups={groups}")
 STRIDED_DILATION = _m("arg-range", "{layer}: strides > 1 together with dilation_rate > 1 is not supported "
                                    "(as in Keras); got strides={strides}, dilation_rate={dilation}")
+
+# -- arithmetic (spec2net.arith) ------------------------------------------------------------------------
+ARITH_OPERAND = _m("arith", "'{op}' needs numbers, got {value}{hint}")
+DIVISION_BY_ZERO = _m("arith", "division by zero: {expr}")
+INT_OVERFLOW = _m("arith", "{expr} gives an integer past 64 bits (the largest is {largest}); write a float, "
+                           "like 1e20, if a float is meant")
+FLOAT_OVERFLOW = _m("arith", "{expr} is too large for a 64-bit float (the largest is about 1.8e308)")
+COMPLEX_POWER = _m("arith", "{expr} has no real value (a negative number to a fractional power)")
+INT_FROM_FLOAT = _m("arith", "{owner}: expected {expected}, but {name}={value} is a float made by arithmetic"
+                             "{at}; `/` always gives a float, `//` divides integers")
+DIM_FROM_FLOAT = _m("arith", "a dimension is a positive integer or ?, but {value} is a float made by "
+                             "arithmetic{at}; `/` always gives a float, `//` divides integers")
 
 # -- defs, lets and -D ---------------------------------------------------------------------------------
 RECURSION = _m("recursion", "def '{name}' calls itself (through {path}); recursion is not allowed")

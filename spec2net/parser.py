@@ -25,6 +25,10 @@ READABLE = {
     "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "_SEP": "a new line or ';'",
     "QMARK": "'?'", "$END": "the end of the file", "SEMI": "';'",
 }
+PYTHON_LITERALS = {"True": "true", "False": "false", "None": "none (or ? for a dimension known only at run time)"}
+# Left out of a syntax error's list of what could come next: after any value an operator could,
+# and listing seven of them would hide the one the user missed (a ')' or ',').
+OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "DSLASH", "PERCENT", "POW"}
 
 
 def _span_of(file: str, first, last=None) -> Span:
@@ -43,6 +47,7 @@ class _Build(Transformer):
     """Callbacks run at each LALR reduction; ``self.file`` names the source."""
 
     file = "<spec>"
+    last_number = (None, None, 0)  # the last number literal read: (token, Const, len(problems) before it)
     problems: list  # errors in literals, found while parsing; they do not stop the parse
     postlex: SepPostLex  # the last tokens read, for the spans of keyword literals
 
@@ -51,20 +56,42 @@ class _Build(Transformer):
 
     # expressions
     def name(self, c):
-        return S.Name(_tok_span(self.file, c[0]), str(c[0]))
+        span = _tok_span(self.file, c[0])
+        if c[0] in PYTHON_LITERALS:  # Keras's True/False/None: an error that names the spec's spelling
+            self.problems.append(diag(span, M.PYTHON_LITERAL, name=str(c[0]), spec=PYTHON_LITERALS[c[0]]))
+            return S.Const(span, ERR)  # ERR: the value's uses stay quiet
+        return S.Name(span, str(c[0]))
 
     def number(self, c):
-        return S.Const(_tok_span(self.file, c[0]), self._literal(literals.number, c[0]))
+        before = len(self.problems)
+        const = S.Const(_tok_span(self.file, c[0]), self._literal(literals.number, c[0]))
+        self.last_number = (c[0], const, before)  # for neg(): `-5` stays one literal
+        return const
+
+    def binop(self, c):
+        left, op, right = c
+        return S.BinOp(self._s(left, right), str(op), left, right, _tok_span(self.file, op))
+
+    def neg(self, c):
+        minus, operand = c
+        span = self._s(minus, operand)
+        tok, const, n_problems = self.last_number
+        if const is operand and minus.end_pos == tok.start_pos:
+            # `-5` is the literal -5 (as in 0.1, where the sign was part of the number), so
+            # `-9223372036854775807` and `-1e999` are judged and reported as written.
+            del self.problems[n_problems:]
+            return S.Const(span, self._literal(literals.number, "-" + tok, span))
+        return S.Neg(span, operand)
 
     def string(self, c):
         return S.Const(_tok_span(self.file, c[0]), self._literal(literals.string, c[0]))
 
-    def _literal(self, convert, tok):
+    def _literal(self, convert, tok, span=None):
         """The literal's value; if it has none (1e999, "\\q"), ERR and an error for the checker to report."""
         try:
             return convert(str(tok))
         except literals.LiteralError as e:
-            self.problems.append(from_problem(_tok_span(self.file, tok), e))
+            self.problems.append(from_problem(span or _tok_span(self.file, tok), e))
             return ERR
 
     def true(self, c):
@@ -197,7 +224,7 @@ class Parser:
                          transformer=self.builder, maybe_placeholders=True, cache=False)
 
     def parse(self, text: str, file: str) -> tuple[S.File | None, list[Diagnostic]]:
-        self.builder.file, self.builder.problems = file, []
+        self.builder.file, self.builder.problems, self.text = file, [], text
         try:
             return self.lark.parse(text), []
         except UnexpectedInput as err:
@@ -209,6 +236,11 @@ class Parser:
             span = Span(file, line, col, line, col + 1)
             if err.char == '"':
                 return diag(span, M.UNCLOSED_STRING)
+            previous = self.text[err.pos_in_stream - 1] if err.pos_in_stream else ""
+            if err.char == "." and (previous.isalnum() or previous in "_)"):  # layers.Dense, model.fit(...)
+                return diag(span, M.ATTRIBUTE_ACCESS)
+            if err.char == "'":
+                return diag(span, M.SINGLE_QUOTE)
             return diag(span, M.UNEXPECTED_CHARACTER, char=repr(err.char))
         tok = getattr(err, "token", None)
         expected = set(getattr(err, "expected", None) or getattr(err, "accepts", None) or ())
@@ -232,7 +264,7 @@ class Parser:
             fields = {"closer": READABLE[closer], "what": WHAT[open_[0]], "line": o.line, "col": o.column,
                       "found": found}
         else:
-            names = {READABLE.get(e, repr(e.lower()) if e.isupper() else e) for e in expected}
+            names = {READABLE.get(e, repr(e.lower()) if e.isupper() else e) for e in expected - OPERATORS}
             # words ("a name") before punctuation and keywords
             names = sorted((n for n in names if not n.startswith("'_")), key=lambda n: (n.startswith("'"), n))
             want = ", ".join(names[:6]) + (" or ..." if len(names) > 6 else "")

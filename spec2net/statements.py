@@ -9,8 +9,9 @@ from __future__ import annotations
 from . import ir
 from . import messages as M
 from . import syntax as S
+from .arith import Computed, made_where
 from .diagnostics import suggest
-from .registry.types import INT_MAX, Sym
+from .registry.types import INT_MAX, FCall, Sym
 from .trampoline import run
 from .values import ERR, QMARK, show
 
@@ -75,6 +76,8 @@ class Statements:
     def _statement(self, stmt, env, in_def=None):
         if isinstance(stmt, S.Assign):
             value = yield self._eval(stmt.value, env)
+            if isinstance(value, FCall) and self.unknown_callable(value, stmt.value.span):
+                value = ERR  # `enc = Denes(8)`: reported here, even if never applied, and only here
             self.bind_targets(stmt, value, env)
         elif in_def is not None:
             what = type(stmt).__name__.lower()
@@ -82,6 +85,7 @@ class Statements:
         elif isinstance(stmt, S.Return):
             self.err(stmt.span, M.RETURN_OUTSIDE_DEF)
         elif isinstance(stmt, S.ExprStmt):
+            self.unknown_callees(stmt.value, env)
             self.err(stmt.span, M.RESULT_UNUSED)
 
     def bind_targets(self, stmt, value, env):
@@ -114,6 +118,10 @@ class Statements:
                 dims.append(None)
             elif isinstance(v, Sym):
                 self.err(d.span, M.NAME_DEFINED, name=v.name, hint=suggest(v.name, self.globals))
+                dims.append(None)
+            elif isinstance(v, Computed):  # `[n / 2]`: located at the expression, with the `//` hint
+                where, at = made_where(v, d.span)
+                self.err(where, M.DIM_FROM_FLOAT, value=show(v), at=at)
                 dims.append(None)
             elif isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= INT_MAX:
                 if v is not ERR:

@@ -58,6 +58,23 @@ class Call(Node):
 
 
 @dataclass(slots=True)
+class BinOp(Node):
+    """``left op right`` for the arithmetic operators ``+ - * / // % **``."""
+
+    op: str
+    left: Node
+    right: Node
+    op_span: Span = field(repr=False, compare=False, default=None)
+
+
+@dataclass(slots=True)
+class Neg(Node):
+    """Unary minus of an expression (a minus before a number literal is folded into the Const)."""
+
+    operand: Node
+
+
+@dataclass(slots=True)
 class Chain(Node):
     """``t -> L1 -> L2``: each stage applied to the previous result."""
 
