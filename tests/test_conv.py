@@ -92,6 +92,16 @@ def test_bad_arguments_are_located_errors(line, message):
     assert "m.net:3:" in shown and "^" in shown  # file:line:col and a caret under the culprit
 
 
+@pytest.mark.parametrize("layer", ["Conv1D(2, 5)", "MaxPooling1D(4)"])
+def test_a_run_shorter_than_a_valid_window_is_an_input_error(layer):
+    """A `?` length is known only at run time: too short for the window, it is refused with one line."""
+    from spec2net.backends.numpy import InputError, run
+
+    net = spec2net.loads(f"model m {{\n    input x: float32[?, 3]\n    output y = {layer}(x)\n}}\n")
+    with pytest.raises(InputError, match=r"its \"valid\" window \(\d,\) does not fit the input's size \(3,\)"):
+        run(net.ir, {"x": np.zeros((2, 3, 3), np.float32)}, init_weights(net.ir))
+
+
 TEXT = """model text {
     input t: int32[12]
     e = Embedding(20, 6)(t)

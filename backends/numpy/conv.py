@@ -48,6 +48,11 @@ class Geometry:
         self.widths = padding_widths(dims, w.spans, w.strides, w.padding)
         padded = tuple(n + b + e for n, (b, e) in zip(dims, self.widths))
         self.out = tuple(window_out(n, k, s, "valid") for n, k, s in zip(padded, w.spans, w.strides))
+        if any(o <= 0 for o in self.out):  # a `?` dimension shorter than a "valid" window
+            from .interpreter import InputError  # (the interpreter imports this module)
+
+            raise InputError(f"{layer.name}: its \"valid\" window {w.spans} does not fit the input's size "
+                             f"{tuple(dims)}: the output would be empty, which Keras refuses too")
         self.starts = offsets(w.size, w.dilation)
         self.strides = w.strides
 
