@@ -101,7 +101,9 @@ RNN = ["3", "2, return_sequences=true", "2, return_state=true", "4, go_backwards
 FITTING = {"Dense": ["4", "1, activation=relu", "3, use_bias=false"], "Embedding": ["10, 4", "20, 3, mask_zero=true"],
            "Dropout": ["0.5", "0.0"], "Activation": ["relu", "softmax"], "LeakyReLU": ["", "negative_slope=0.1"],
            "Reshape": ["(-1,)", "(2, -1)"], "BatchNormalization": ["", "momentum=0.9"], "LayerNormalization":
-           ["", "axis=-1"], "SimpleRNN": RNN, "LSTM": RNN, "GRU": RNN, "Concatenate": ["", "axis=-1"]}
+           ["", "axis=-1"], "SimpleRNN": RNN, "LSTM": RNN, "GRU": RNN, "Concatenate": ["", "axis=-1"],
+           "Conv1D": ["4, 3", '2, 2, padding="causal"'], "Conv2D": ["4, 3", "2, (2, 1), padding=same"],
+           "AveragePooling1D": ["2"], "AveragePooling2D": ["2", "(2, 2), strides=1"]}
 COMPILE = ["optimizer = adam; loss = mse", "optimizer = sgd(learning_rate=0.1); loss = binary_crossentropy",
            "optimizer = rmsprop; loss = categorical_crossentropy; metrics = [accuracy]"]
 
