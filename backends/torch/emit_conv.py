@@ -119,16 +119,17 @@ class Pool(Emitter):
 @EMITTERS.register("GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D")
 class GlobalPool(Emitter):
     def forward(self, c):
-        rank, keep = LAYERS[c.layer.type].rank, c.a["keepdims"]
+        rank = LAYERS[c.layer.type].rank
         dims = "1" if rank == 1 else "(1, 2)"
+        keep = ", keepdim=True" if c.a["keepdims"] else ""  # torch's default is Keras's False
         x, y = c.ins[0], c.outs[0]
         if c.layer.type.startswith("GlobalMax"):  # Keras 3.15 ignores a mask here
-            return [f"{y} = {x}.amax(dim={dims}, keepdim={keep})"]
+            return [f"{y} = {x}.amax(dim={dims}{keep})"]
         if c.mask is None:
-            return [f"{y} = {x}.mean(dim={dims}, keepdim={keep})"]
+            return [f"{y} = {x}.mean(dim={dims}{keep})"]
         m = c.temp("m")  # the mean of the unmasked steps
         return [f"{m} = {c.mask}[..., None]",
-                f"{y} = torch.where({m}, {x}, 0.0).sum(1, keepdim={keep}) / {m}.sum(1, keepdim={keep})"]
+                f"{y} = torch.where({m}, {x}, 0.0).sum(1{keep}) / {m}.sum(1{keep})"]
 
     def out_mask(self, c, index):
         return None
