@@ -11,6 +11,7 @@ from . import syntax as S
 from .builder import ModelBuilder
 from .compile_check import FIT_ARGS, check_compile, check_fit
 from .diagnostics import Span, diag, suggest
+from .habits import misspelt_in_uncalled_defs
 from .recursion import cycles
 from .registry import REGISTRIES
 from .registry.types import INT_MAX, FCall, Sym
@@ -40,6 +41,7 @@ def check_file(tree: S.File, file: str, defines: dict, diags: list) -> dict[str,
     recursive = _recursion(defs, diags)
     for d in defs.values():
         _dead_code(d, diags)
+    misspelt_in_uncalled_defs(tree.items, defs, globals_, diags)
     if not models:
         diags.append(diag(Span(file, 1, 1), M.EMPTY))
     out = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from . import messages as M
 from . import syntax as S
-from .diagnostics import suggest
+from .diagnostics import diag, suggest
 from .registry import LAYERS, REGISTRIES
 from .registry.types import FCall, Sym
 from .values import ERR, show
@@ -67,3 +67,43 @@ class KerasHabits:
 
     def callee_hint(self, name) -> str:
         return suggest(name, [*LAYERS, *MERGES, *self.defs, *(n for t in REGISTRIES.values() for n in t)])
+
+
+def misspelt_in_uncalled_defs(items, defs: dict, globals_: dict, diags: list) -> None:
+    """A def that no model reaches is never expanded, so a misspelt layer in it would go unseen:
+    report each unknown name it calls, statically (a reached def reports them as it expands)."""
+    reached, todo = set(), [n for n in _names([x for x in items if not isinstance(x, S.Def)]) if n in defs]
+    while todo:
+        name = todo.pop()
+        if name not in reached:
+            reached.add(name)
+            todo.extend(n for n in _names(defs[name].body) if n in defs)
+    for d in defs.values():
+        if d.name in reached:
+            continue
+        known = {p for p, _, _ in d.params} | {t for s in d.body if isinstance(s, S.Assign) for t, _ in s.targets}
+        for call in _nodes(d.body, S.Call):
+            f = call.func
+            if isinstance(f, S.Name) and not (f.id in known or f.id in globals_ or f.id in defs or f.id in KERAS_CALLS
+                                              or f.id in LAYERS or f.id in MERGES
+                                              or any(f.id in t for t in REGISTRIES.values())):
+                hint = suggest(f.id, [*LAYERS, *MERGES, *defs, *(n for t in REGISTRIES.values() for n in t)])
+                diags.append(diag(f.span, M.UNKNOWN_LAYER, name=f.id, hint=hint))
+
+
+def _nodes(roots, kind):
+    """Every AST node of ``kind`` under ``roots`` (an explicit stack: a spec may nest 10,000 deep)."""
+    todo, out = list(roots), []
+    while todo:
+        n = todo.pop()
+        if isinstance(n, S.Node):
+            if isinstance(n, kind):
+                out.append(n)
+            todo.extend(v for v in S.children(n) if isinstance(v, (S.Node, list, tuple)))
+        elif isinstance(n, (list, tuple)):
+            todo.extend(x for x in n if isinstance(x, (S.Node, list, tuple)))
+    return out
+
+
+def _names(roots) -> set:
+    return {n.id for n in _nodes(roots, S.Name)}

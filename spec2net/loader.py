@@ -72,6 +72,9 @@ def check_text(text: str, file: str, defines: dict | None = None) -> tuple[dict,
     models = check_file(tree, file, dict(defines or {}), diags)
     # In source order, as a reader meets them (the checker finds some, like unused inputs, at the end).
     diags.sort(key=lambda d: (d.span.line, d.span.col) if d.span else (0, 0))
+    # A def's body is checked at each of its calls: one mistake there is one diagnostic.
+    seen: set = set()
+    diags = [d for d in diags if (k := (d.span, d.code, d.message, d.severity)) not in seen and not seen.add(k)]
     return models, diags
 
 
