@@ -63,12 +63,15 @@ NOT_A_CHARACTER = _m("syntax", "'{escape}' is not a character")
 ATTRIBUTE_ACCESS = _m("syntax", "unexpected character '.': a spec has no attribute access; write a layer or "
                                 "function by its name alone (Dense, not layers.Dense), and compile and fit "
                                 "as blocks (compile {{ ... }}), not as methods")
+PYTHON_STATEMENT = _m("syntax", "'{word}' is Python; a spec {instead}")
+DEF_COLON = _m("syntax", "unexpected ':': a def's body is a block, def NAME(x) {{ ...; return h }}, not ':' and "
+                         "indentation")
 SINGLE_QUOTE = _m("syntax", "unexpected character \"'\": strings take double quotes, like \"same\"")
 
 # -- Keras habits (docs/from-keras.md) ---------------------------------------------------------------
 PYTHON_LITERAL = _m("from-keras", "'{name}' is Python's; the spec writes {spec}")
 KERAS_INPUT = _m("from-keras", "Input(...) is Keras's; a spec declares an input as a statement: "
-                               "input NAME: {type}")
+                               "input NAME: {type} (in a sequential: input {type})")
 KERAS_MODEL = _m("from-keras", "{name}(...) is Keras's; a spec declares a model as a block: `model NAME {{ input "
                                "...; output ... }}` or `sequential NAME {{ ... }}`")
 

@@ -26,6 +26,15 @@ READABLE = {
     "QMARK": "'?'", "$END": "the end of the file", "SEMI": "';'",
 }
 PYTHON_LITERALS = {"True": "true", "False": "false", "None": "none (or ? for a dimension known only at run time)"}
+# Python statements a Keras script is made of, and what a spec writes instead.
+PYTHON_WORDS = {
+    "import": "needs no imports: layers, functions, losses and optimizers are known by their names",
+    "from": "needs no imports: layers, functions, losses and optimizers are known by their names",
+    "for": "has no loops: write each layer, or call a def once per repetition",
+    "while": "has no loops: write each layer, or call a def once per repetition",
+    "if": "has no conditionals: give what varies a `let` and set it with -D",
+    "lambda": "has no lambdas or custom layers: the layers and functions of LANGUAGE.md section 7",
+}
 # Left out of a syntax error's list of what could come next: after any value an operator could,
 # and listing seven of them would hide the one the user missed (a ')' or ',').
 OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "DSLASH", "PERCENT", "POW"}
@@ -230,6 +239,18 @@ class Parser:
         except UnexpectedInput as err:
             return None, [self._explain(err, file)]
 
+    def _python_habit(self, tok, expected, file) -> Diagnostic | None:
+        """A syntax error that Python's habits explain better: `for`, `import`, `def f(x):`."""
+        if tok is None or tok.type == "$END":
+            return None
+        for word in (tok, self.postlex.before):  # `import keras` fails at `import`, `for i` at `i`
+            if word is not None and word.type == "NAME" and word in PYTHON_WORDS:
+                return diag(_tok_span(file, word), M.PYTHON_STATEMENT, word=str(word), instead=PYTHON_WORDS[word])
+        before = self.postlex.before
+        if tok.type == "COLON" and "LBRACE" in expected and before is not None and before.type == "RPAR":
+            return diag(_tok_span(file, tok), M.DEF_COLON)
+        return None
+
     def _explain(self, err: UnexpectedInput, file: str) -> Diagnostic:
         line, col = max(err.line, 1), max(err.column, 1)
         if isinstance(err, UnexpectedCharacters):
@@ -244,6 +265,9 @@ class Parser:
             return diag(span, M.UNEXPECTED_CHARACTER, char=repr(err.char))
         tok = getattr(err, "token", None)
         expected = set(getattr(err, "expected", None) or getattr(err, "accepts", None) or ())
+        habit = self._python_habit(tok, expected, file)
+        if habit is not None:
+            return habit
         open_ = self.postlex.stack[-1] if self.postlex.stack else None
         if isinstance(err, UnexpectedEOF) or (tok is not None and tok.type == "$END"):
             found = "the end of the file"

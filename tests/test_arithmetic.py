@@ -100,6 +100,8 @@ def test_a_huge_power_is_refused_before_it_is_computed():
 @pytest.mark.parametrize("line,fragment,col", [
     ("    h = layers.Dense(4)(a)", "a spec has no attribute access; write a layer or function by its name alone", 15),
     ("    h = Dense(4, padding='same')(a)", "strings take double quotes", 26),
+    ("    for i in range(3): h = Dense(4)(a)", "'for' is Python; a spec has no loops", 5),
+    ("    h = lambda t: t", "'lambda' is Python; a spec has no lambdas or custom layers", 9),
 ])
 def test_keras_syntax_gets_the_spec_form(line, fragment, col):
     _, diags = check_text(f"model m {{\n    input a: float32[4]\n{line}\n    output h\n}}\n", "t.net")
@@ -120,3 +122,13 @@ def test_a_suggestion_only_when_the_name_is_close(name, pool, want):
 def test_an_unknown_layer_with_nothing_close_gets_no_suggestion():
     _, diags = check_text("sequential s {\n    input float32[4]\n    Normalization()\n}\n", "t.net")
     assert [d.message for d in diags] == ["unknown layer or function 'Normalization'"]
+
+
+@pytest.mark.parametrize("text,fragment,col", [
+    ("import keras\n", "'import' is Python; a spec needs no imports", 1),
+    ("def block(x, units):\n    return x\n", "unexpected ':': a def's body is a block", 20),
+])
+def test_python_at_the_top_level_gets_the_spec_form(text, fragment, col):
+    _, diags = check_text(text, "t.net")
+    assert (diags[0].code, diags[0].span.line, diags[0].span.col) == ("syntax", 1, col)
+    assert fragment in diags[0].message
