@@ -7,7 +7,7 @@ from . import ir
 from . import messages as M
 from .arith import Computed, made_where
 from .diagnostics import diag, suggest
-from .registry import REGISTRIES
+from .registry import LAYERS, REGISTRIES
 from .registry.types import REQUIRED, ArgError, FCall, Sym
 from .values import ERR, show
 
@@ -84,6 +84,10 @@ class Binder:
         try:
             out = typ.coerce(v, lambda kind, x: self.resolve(kind, x, span))
         except ArgError as e:
+            if isinstance(v, (FCall, Sym)) and "layer" in e.expected and _unknown(v.name):
+                # TimeDistributed(Denes(8)): a misspelt layer, wherever it is written
+                self.diags.append(diag(v.span or span, M.UNKNOWN_LAYER, name=v.name, hint=suggest(v.name, LAYERS)))
+                return ERR
             made = _float_made_int(v, None)  # Reshape((2, n / 2)): the float is the mistake
             if made is None:
                 self.diags.append(diag(span, ARG_ERRORS[e.code], owner=owner, expected=e.expected, name=name,
@@ -134,6 +138,10 @@ def _has_err(v) -> bool:
         if isinstance(x, (list, tuple)):
             todo.extend(x)
     return False
+
+
+def _unknown(name: str) -> bool:
+    return name not in LAYERS and not any(name in table for table in REGISTRIES.values())
 
 
 def _float_made_int(v, out):
