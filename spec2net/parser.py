@@ -1,7 +1,7 @@
 """Text -> AST. Lark LALR with the lexer and post-lexer of ``lexer.py``, and the
 AST built by an inline transformer while parsing (no tree, no recursion, so
 depth never raises RecursionError). Syntax errors become plain-word
-Diagnostics; a Lark exception never reaches the user."""
+Diagnostics (``syntax_errors.py``); a Lark exception never reaches the user."""
 
 from __future__ import annotations
 
@@ -9,35 +9,17 @@ from functools import lru_cache
 from importlib import resources
 
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+from lark.exceptions import UnexpectedInput
 
 from . import literals
 from . import messages as M
 from . import syntax as S
 from .diagnostics import Diagnostic, Span, diag, from_problem
-from .lexer import OPENERS, FastLexer, SepPostLex
+from .lexer import FastLexer, SepPostLex
+from .syntax_errors import explain
 from .values import ERR
 
-WHAT = {"LPAR": "call or tuple", "LSQB": "list or shape", "LBRACE": "block"}
-READABLE = {
-    "RPAR": "')'", "LPAR": "'('", "RSQB": "']'", "LSQB": "'['", "RBRACE": "'}'",
-    "LBRACE": "'{'", "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "ARROW": "'->'",
-    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "_SEP": "a new line or ';'",
-    "QMARK": "'?'", "$END": "the end of the file", "SEMI": "';'",
-}
 PYTHON_LITERALS = {"True": "true", "False": "false", "None": "none (or ? for a dimension known only at run time)"}
-# Python statements a Keras script is made of, and what a spec writes instead.
-PYTHON_WORDS = {
-    "import": "needs no imports: layers, functions, losses and optimizers are known by their names",
-    "from": "needs no imports: layers, functions, losses and optimizers are known by their names",
-    "for": "has no loops: write each layer, or call a def once per repetition",
-    "while": "has no loops: write each layer, or call a def once per repetition",
-    "if": "has no conditionals: give what varies a `let` and set it with -D",
-    "lambda": "has no lambdas or custom layers: the layers and functions of LANGUAGE.md section 7",
-}
-# Left out of a syntax error's list of what could come next: after any value an operator could,
-# and listing seven of them would hide the one the user missed (a ')' or ',').
-OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "DSLASH", "PERCENT", "POW"}
 
 
 def _span_of(file: str, first, last=None) -> Span:
@@ -233,74 +215,11 @@ class Parser:
                          transformer=self.builder, maybe_placeholders=True, cache=False)
 
     def parse(self, text: str, file: str) -> tuple[S.File | None, list[Diagnostic]]:
-        self.builder.file, self.builder.problems, self.text = file, [], text
+        self.builder.file, self.builder.problems = file, []
         try:
             return self.lark.parse(text), []
         except UnexpectedInput as err:
-            return None, [self._explain(err, file)]
-
-    def _python_habit(self, tok, expected, file) -> Diagnostic | None:
-        """A syntax error that Python's habits explain better: `for`, `import`, `def f(x):`."""
-        if tok is None or tok.type == "$END":
-            return None
-        for word in (tok, self.postlex.before):  # `import keras` fails at `import`, `for i` at `i`
-            if word is not None and word.type == "NAME" and word in PYTHON_WORDS:
-                return diag(_tok_span(file, word), M.PYTHON_STATEMENT, word=str(word), instead=PYTHON_WORDS[word])
-        before = self.postlex.before
-        if tok.type == "COLON" and "LBRACE" in expected and before is not None and before.type == "RPAR":
-            return diag(_tok_span(file, tok), M.DEF_COLON)
-        return None
-
-    def _explain(self, err: UnexpectedInput, file: str) -> Diagnostic:
-        line, col = max(err.line, 1), max(err.column, 1)
-        if isinstance(err, UnexpectedCharacters):
-            span = Span(file, line, col, line, col + 1)
-            if err.char == '"':
-                return diag(span, M.UNCLOSED_STRING)
-            previous = self.text[err.pos_in_stream - 1] if err.pos_in_stream else ""
-            if err.char == "." and (previous.isalnum() or previous in "_)"):  # layers.Dense, model.fit(...)
-                return diag(span, M.ATTRIBUTE_ACCESS)
-            if err.char == "'":
-                return diag(span, M.SINGLE_QUOTE)
-            return diag(span, M.UNEXPECTED_CHARACTER, char=repr(err.char))
-        tok = getattr(err, "token", None)
-        expected = set(getattr(err, "expected", None) or getattr(err, "accepts", None) or ())
-        habit = self._python_habit(tok, expected, file)
-        if habit is not None:
-            return habit
-        open_ = self.postlex.stack[-1] if self.postlex.stack else None
-        if isinstance(err, UnexpectedEOF) or (tok is not None and tok.type == "$END"):
-            found = "the end of the file"
-            if open_ is not None:
-                line, col = _last_line_col(self.postlex)
-        else:
-            found = f"{tok.value!r}" if tok.type != "_SEP" else "the end of the line"
-            if tok.type != "NAME" and str(tok.value).isidentifier():
-                found = f"the keyword {found}"  # `input`, `model`, ... are not names
-        closer = OPENERS.get(open_[0]) if open_ else None
-        inner = closer in expected and open_[0] != "LBRACE"  # an unclosed ( or [ explains it best
-        if not inner and "_SEP" in expected and tok is not None and tok.type not in ("$END", "_SEP"):
-            # a complete statement is followed by more on the same line
-            message, fields = M.EXPECTED_SEPARATOR, {"found": found}
-        elif closer and closer in expected:
-            o = open_[1]
-            message = M.UNCLOSED_BRACKET
-            fields = {"closer": READABLE[closer], "what": WHAT[open_[0]], "line": o.line, "col": o.column,
-                      "found": found}
-        else:
-            names = {READABLE.get(e, repr(e.lower()) if e.isupper() else e) for e in expected - OPERATORS}
-            # words ("a name") before punctuation and keywords
-            names = sorted((n for n in names if not n.startswith("'_")), key=lambda n: (n.startswith("'"), n))
-            want = ", ".join(names[:6]) + (" or ..." if len(names) > 6 else "")
-            message = M.UNEXPECTED_TOKEN
-            fields = {"found": found.removeprefix("the "), "expected": f"; expected {want}" if want else ""}
-        end = col + (len(str(tok.value)) if tok is not None and tok.type not in ("$END", "_SEP") else 1)
-        return diag(Span(file, line, col, line, end), message, **fields)
-
-
-def _last_line_col(postlex: SepPostLex) -> tuple[int, int]:
-    last = postlex.last
-    return (last.end_line, last.end_column) if last is not None else (1, 1)
+            return None, [explain(err, file, self.postlex, text)]
 
 
 _PARSER: Parser | None = None
