@@ -5,6 +5,8 @@ arithmetic are annotated inline in tests/diagnostics/arithmetic.net."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 import spec2net
@@ -132,3 +134,43 @@ def test_python_at_the_top_level_gets_the_spec_form(text, fragment, col):
     _, diags = check_text(text, "t.net")
     assert (diags[0].code, diags[0].span.line, diags[0].span.col) == ("syntax", 1, col)
     assert fragment in diags[0].message
+
+
+def _expressions():
+    """Random arithmetic as text, with spaces and parentheses drawn too; `**` takes a one-digit
+    exponent, so Python's own eval (the oracle) stays fast."""
+    from hypothesis import strategies as st
+
+    atoms = st.sampled_from(["0", "1", "2", "3", "7", "9", "0.5", "2.5", "-4", "10"])
+    ops = st.sampled_from([" + ", " - ", "*", " / ", "//", " % "])
+
+    def extend(inner):
+        binary = st.tuples(inner, ops, inner).map(lambda t: f"{t[0]}{t[1]}{t[2]}")
+        power = st.tuples(inner, st.sampled_from("0123")).map(lambda t: f"({t[0]}) ** {t[1]}")
+        return st.one_of(binary, power, inner.map(lambda e: f"({e})"), inner.map(lambda e: f"-{e}"))
+
+    return st.recursive(atoms, extend, max_leaves=12)
+
+
+def test_random_expressions_agree_with_python():
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(_expressions())
+    def check(expr):
+        try:
+            want = eval(expr)  # the oracle: Python's precedence, associativity and types
+        except (ZeroDivisionError, OverflowError):
+            want = None
+        _, diags = check_text(LETS.format(expr=expr), "t.net")
+        if diags:  # an error only where Python fails, or a result (or a step) is past int64/float64
+            assert {d.code for d in diags} == {"arith"}, [d.message for d in diags]
+            past = want is not None and (abs(want) > 2**63 - 1 or not math.isfinite(want))
+            # a step past int64 while the whole fits takes a power: twelve numbers up to 10 multiply to 1e12
+            assert want is None or past or "**" in expr, expr
+        else:
+            got = let_value(expr)
+            assert got == want and isinstance(got, float) == isinstance(want, float), expr
+
+    check()
