@@ -160,7 +160,9 @@ class TorchAdapter(_Generated):
 
         x = {n: torch.as_tensor(data[n]) for n in net.input_names}
         y = {n: torch.as_tensor(data[n]) for n in net.output_names}
-        ns["fit"](model, x, y, epochs=steps, batch_size=batch, shuffle=False)
+        # every sample trains, as in the other backends: the fit block's validation_split is the
+        # generated fit's default and would hold some back
+        ns["fit"](model, x, y, epochs=steps, batch_size=batch, shuffle=False, validation_split=0.0)
 
 
 ADAPTERS = {a.name: a for a in (NumpyAdapter(), KerasAdapter(), TorchAdapter())}
@@ -242,8 +244,10 @@ def without_dropout(model: ir.Model) -> ir.Model:
     """A copy whose dropout rates are 0, so training steps are deterministic in every backend."""
     m = copy.deepcopy(model)
     for layer in m.layers:
-        for key in LAYERS[layer.type].dropout_args:
-            layer.args[key] = 0.0
+        # a wrapper's layers (ir.Layers among its arguments) keep their own rates
+        for x in [layer, *(v for v in layer.args.values() if isinstance(v, ir.Layer))]:
+            for key in LAYERS[x.type].dropout_args:
+                x.args[key] = 0.0
     return m
 
 
