@@ -167,7 +167,7 @@ def build_model(m: S.Model, b: ModelBuilder, diags: list) -> ir.Model:
     if "compile" in sections and model.outputs and complete:  # else its keys would only echo those errors
         model.compile = check_compile(sections["compile"], model, b, env)
     # Keras's fit() defaults where the spec has no `fit` block: filled here once, never by a backend
-    model.fit = check_fit(sections["fit"], b, env) if "fit" in sections else {a.name: a.default for a in FIT_ARGS}
+    model.fit = check_fit(sections["fit"], b, env, model) if "fit" in sections else {a.name: a.default for a in FIT_ARGS}
     return model
 
 

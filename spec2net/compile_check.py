@@ -10,13 +10,27 @@ from . import messages as M
 from .args import Reported
 from .diagnostics import diag, suggest
 from .registry import REGISTRIES
-from .registry.types import Arg, ArgError, Bool, FCall, Float, Int
+from .registry.types import Arg, ArgError, ArgType, Bool, FCall, Float, Int
 from .values import ERR, DictVal
+
+
+class Callbacks(ArgType):
+    """fit's ``callbacks``: a list of callbacks by name or call (one alone is a list of one). check_fit
+    resolves them itself, one by one, to check each against the model."""
+
+    kind = "callback"  # bare names are callbacks here (args._takes_symbols)
+    expected = "a list of callbacks"
+
+    def coerce(self, v, resolve):
+        return tuple(resolve("callback", item) for item in (v if isinstance(v, (list, tuple)) else [v]))
+
 
 COMPILE_KEYS = ("optimizer", "loss", "loss_weights", "metrics")
 FIT_ARGS = (Arg("epochs", Int(1), 1), Arg("batch_size", Int(1), 32),
             Arg("validation_split", Float(0, 1, hi_open=True, what="a fraction in [0, 1)"), 0.0),
-            Arg("shuffle", Bool(), True))
+            Arg("shuffle", Bool(), True), Arg("callbacks", Callbacks(), ()))
+# Keras's metrics whose _direction is "down" (an error); every other metric of the registry rises
+FALLING_METRICS = ("mean_squared_error", "mean_absolute_error", "root_mean_squared_error")
 # Keras 3's optimizers take at most one of these (BaseOptimizer.__init__ raises a ValueError).
 CLIPS = ("clipnorm", "clipvalue", "global_clipnorm")
 
@@ -60,21 +74,44 @@ def check_compile(section, model: ir.Model, b, env) -> ir.Compile | None:
     weights = {name: 1.0 for name in outs}
     if "loss_weights" in e:
         weights = _weights(b, e["loss_weights"], outs)
-    metrics = []
-    if "metrics" in e:
-        value, span, _ = e["metrics"]
-        items = value if isinstance(value, list) else [value]
-        metrics = [_ref(b, "metric", m, span) for m in items]
+    metrics = _metrics(b, e["metrics"], outs) if "metrics" in e else {name: () for name in outs}
     for name, loss in resolved.items():  # also when another key is wrong: report every error
         ok &= _loss_fits(b, loss, outs[name], e["loss"][1])
-    if not ok or ERR in (opt, losses, weights) or ERR in metrics:
+    if not ok or ERR in (opt, losses, weights, metrics):
         return None
     return ir.Compile(opt, losses, weights, metrics, section.span)
+
+
+def _metrics(b, entry, outs):
+    """{output: (Ref, ...)}: a list (or one metric) for every output, or a dict per output (an
+    output it leaves out gets none, as in Keras)."""
+    value, span, _ = entry
+    if not isinstance(value, dict):
+        refs = tuple(_ref(b, "metric", m, span) for m in (value if isinstance(value, list) else [value]))
+        return ERR if ERR in refs else {name: refs for name in outs}
+    out, bad = {name: () for name in outs}, False
+    for key, v in value.items():
+        kspan = value.spans[key] if isinstance(value, DictVal) else span
+        if key not in outs:
+            b.err(kspan, M.KEY_NAMES_NO_OUTPUT, kind="metrics", key=key, hint=suggest(key, outs),
+                  outputs=", ".join(outs))
+            bad = True
+            continue
+        out[key] = tuple(_ref(b, "metric", m, kspan) for m in (v if isinstance(v, list) else [v]))
+        bad |= ERR in out[key]
+    return ERR if bad else out
 
 
 def _per_output(b, kind, entry, outs, required):
     """({output: Ref} or ERR, the entries that did resolve)."""
     value, span, _ = entry
+    if isinstance(value, list):  # one per output, in output order (LANGUAGE.md, compile)
+        if len(value) != len(outs):
+            return b.err(span, M.LIST_PER_OUTPUT, kind=kind, items=_count(len(value), "item"),
+                         outputs=_count(len(outs), "output"), names=", ".join(outs)), {}
+        refs = {name: _ref(b, kind, v, span) for name, v in zip(outs, value)}
+        resolved = {name: ref for name, ref in refs.items() if ref is not ERR}
+        return (refs if len(resolved) == len(refs) else ERR), resolved
     if not isinstance(value, dict):
         ref = _ref(b, kind, value, span)
         return (ERR, {}) if ref is ERR else ({name: ref for name in outs},) * 2
@@ -144,11 +181,66 @@ def _one_clip(b, opt: ir.Ref, value, span) -> bool:
     return False
 
 
-def check_fit(section, b, env) -> dict | None:
+def check_fit(section, b, env, model: ir.Model | None = None) -> dict | None:
+    """fit()'s arguments, defaults filled; with ``model`` (compiled), its callbacks checked against it."""
     e = _entries(section, b, env, [a.name for a in FIT_ARGS])
     kw = [(k, kspan, v, vspan) for k, (v, vspan, kspan) in e.items()]
-    bound = b.binder.bind("`fit`", FIT_ARGS, [], kw, section.span)
-    return None if bound is ERR else bound
+    bound = b.binder.bind("`fit`", FIT_ARGS[:-1], [], kw, section.span, extra=("callbacks",))
+    callbacks = ()
+    if "callbacks" in e:
+        value, span, _ = e["callbacks"]
+        written = value if isinstance(value, list) else [value]
+        callbacks = tuple(_ref(b, "callback", w, span) for w in written)
+        for ref, w in zip(callbacks, written):  # each one that resolved, against the model
+            if ref is not ERR and model is not None and model.compile is not None:
+                callbacks = callbacks if _callback_fits(b, model, ref, w, span) else (ERR,)
+    if bound is ERR or ERR in callbacks:
+        return None
+    return {**bound, "callbacks": callbacks}
+
+
+def history_keys(model: ir.Model) -> list[str]:
+    """The training history's keys, as Keras names them (without the ``val_`` twins)."""
+    multi = len(model.outputs) > 1
+    keys = ["loss"] + ([f"{o.name}_loss" for o in model.outputs] if multi else [])
+    return keys + [f"{name}_{m.name}" if multi else m.name for name, ms in model.compile.metrics.items()
+                   for m in ms]
+
+
+def monitor_direction(model: ir.Model, ref: ir.Ref) -> str | None:
+    """"min" or "max" for a callback's ``monitor`` under its ``mode``; None where Keras cannot tell
+    (auto mode finds the direction of a metric by its bare name, which per-output keys are not)."""
+    mode, name = ref.kwargs["mode"], ref.kwargs["monitor"].removeprefix("val_")
+    if mode != "auto":
+        return mode
+    if name == "loss":
+        return "min"
+    if len(model.outputs) > 1 or name not in history_keys(model):
+        return None
+    return "min" if name in FALLING_METRICS else "max"
+
+
+def _callback_fits(b, model: ir.Model, ref: ir.Ref, written, span) -> bool:
+    """A monitor the history logs, a direction Keras can find, a learning rate reduce_lr_on_plateau
+    can set; errors at the argument where written (else at the callback)."""
+    at = {n: ns for n, ns, *_ in written.kwargs} if isinstance(written, FCall) else {}
+    here = getattr(written, "span", None) or span  # the callback's name or call
+    where = lambda arg: at.get(arg, here)
+    if "monitor" in ref.kwargs:
+        keys = history_keys(model)
+        monitor = ref.kwargs["monitor"]
+        if monitor.removeprefix("val_") not in keys:
+            known = keys + [f"val_{k}" for k in keys]
+            b.err(where("monitor"), M.MONITOR_UNKNOWN, callback=ref.name, name=monitor,
+                  hint=suggest(monitor, known), keys=", ".join(known))
+            return False
+        if monitor_direction(model, ref) is None:
+            b.err(where("mode"), M.MONITOR_MODE, callback=ref.name, name=monitor)
+            return False
+    if ref.name == "reduce_lr_on_plateau" and isinstance(model.compile.optimizer.kwargs["learning_rate"], ir.Ref):
+        b.err(here, M.PLATEAU_SCHEDULE)
+        return False
+    return True
 
 
 def _count(n: int, noun: str) -> str:

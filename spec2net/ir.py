@@ -120,7 +120,8 @@ class Compile:
     optimizer: Ref
     loss: dict  # output name -> Ref
     loss_weights: dict  # output name -> float (1.0 where not given)
-    metrics: list  # [Ref], applied to every output, as Keras does with a list
+    # output name -> (Ref, ...): a spec's metric list gives every output the same; a dict, its own
+    metrics: dict
     span: Span
 
 
@@ -134,7 +135,7 @@ class Model:
     layers: list  # [Layer] in creation order, only those the outputs use
     nodes: list  # [Node] in execution order
     compile: Compile | None = None
-    fit: dict | None = None  # epochs, batch_size, validation_split, shuffle
+    fit: dict | None = None  # epochs, batch_size, validation_split, shuffle, callbacks (Refs)
     span: Span | None = None
 
     def weight_keys(self) -> list[tuple[str, Param]]:

@@ -206,6 +206,14 @@ LOSS_WEIGHT_VALUE = _m("compile", "loss weight of '{key}' must be a finite numbe
 LOSS_NEEDS_CLASSES = _m("compile", "{loss} needs a class axis, but output '{output}' has shape {shape} "
                                    "(use binary_crossentropy for one unit)")
 LOSS_NEEDS_FLOAT = _m("compile", "output '{output}' is {dtype}; a loss needs a float output")
+LIST_PER_OUTPUT = _m("compile", "the {kind} list has {items} for {outputs}; a list gives one per output, in "
+                                "output order ({names}), or write a dict {{output: {kind}}}")
+MONITOR_UNKNOWN = _m("compile", "{callback} monitors '{name}', which the history does not log{hint}; "
+                                "it logs {keys}")
+MONITOR_MODE = _m("compile", "{callback} cannot tell whether '{name}' should fall or rise (Keras raises a "
+                             "ValueError at the first epoch's end): write mode=min or mode=max")
+PLATEAU_SCHEDULE = _m("compile", "reduce_lr_on_plateau sets the learning rate, but the optimizer's is a "
+                                 "schedule (Keras refuses to set it); give the optimizer a number")
 
 # -- resources (spec2net.budget) ----------------------------------------------------------------------
 MEMORY = _m("memory", "{task} of model '{model}' would need about {total} ({parts}), over the {budget} memory "

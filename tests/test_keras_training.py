@@ -55,7 +55,8 @@ def test_compile_and_fit_equal_the_twin(keras, stem, tmp_path):
     y = example_targets(net, by_name(model.predict(x, verbose=0), net))
     fit = dict(getattr(mod, "FIT", {"batch_size": 8}), epochs=2, shuffle=False)
     if net.ir.fit is not None:
-        assert mod.FIT == net.ir.fit
+        # FIT holds Keras's callback objects, where the spec has any (tests/test_callbacks.py)
+        assert mod.FIT == {k: v for k, v in net.ir.fit.items() if k != "callbacks"}
     keras.utils.set_random_seed(1)
     history = model.fit(x, y, verbose=0, **fit)
     keras.utils.set_random_seed(1)

@@ -161,8 +161,8 @@ def test_compile_and_fit_blocks():
     assert c.optimizer.kwargs["clipnorm"] == 1.0 and c.optimizer.kwargs["beta_2"] == 0.999
     assert {k: v.name for k, v in c.loss.items()} == {"topic": "categorical_crossentropy", "score": "mean_squared_error"}
     assert c.loss_weights == {"topic": 1.0, "score": 0.5}
-    assert [m.name for m in c.metrics] == ["accuracy"]
-    assert net.ir.fit == {"epochs": 3, "batch_size": 8, "validation_split": 0.0, "shuffle": False}
+    assert {k: [m.name for m in ms] for k, ms in c.metrics.items()} == {"topic": ["accuracy"], "score": ["accuracy"]}
+    assert net.ir.fit == {"epochs": 3, "batch_size": 8, "validation_split": 0.0, "shuffle": False, "callbacks": ()}
 
 
 def test_one_loss_applies_to_every_output_and_aliases_resolve():
@@ -170,7 +170,7 @@ def test_one_loss_applies_to_every_output_and_aliases_resolve():
                          " compile { optimizer = sgd(lr=0.5); loss = mse; metrics = [acc] } }")
     c = net.ir.compile
     assert set(c.loss) == {"p", "q"} and c.optimizer.kwargs["learning_rate"] == 0.5
-    assert c.loss_weights == {"p": 1.0, "q": 1.0} and c.metrics[0].name == "accuracy"
+    assert c.loss_weights == {"p": 1.0, "q": 1.0} and c.metrics["q"][0].name == "accuracy"
 
 
 def test_comments_newlines_and_semicolons():

@@ -49,6 +49,7 @@ REF_WRITERS = {
     "regularizer": _instance("regularizers"),
     "optimizer": _instance("optimizers"),
     "loss": _instance("losses"),
+    "callback": _instance("callbacks"),  # fit's, in FIT
 }
 
 

@@ -114,15 +114,17 @@ class Optimizer:
         self.rule = OPTIMIZERS[ref.name]
         self.iterations = 0
         self.slots: dict[str, dict] = {}
+        self.learning_rate = self.a["learning_rate"]  # Keras's optimizer.learning_rate: a callback sets it
 
     def apply(self, weights: dict, grads: dict) -> dict:
         """Update the variables named in ``grads`` (trainable ones) and return all weights."""
         keys = list(grads)
-        clipped = clip([grads[k] for k in keys], self.a)
+        a = {**self.a, "learning_rate": self.learning_rate}
+        clipped = clip([grads[k] for k in keys], a)
         self.iterations += 1
         out = dict(weights)
         for k, g in zip(keys, clipped):
             w = weights[k]
-            new = self.rule(self.a, w, g.astype(w.dtype), self.slots.setdefault(k, {}), self.iterations)
+            new = self.rule(a, w, g.astype(w.dtype), self.slots.setdefault(k, {}), self.iterations)
             out[k] = new.astype(w.dtype)
         return out

@@ -14,6 +14,7 @@ from spec2net.runtime.data import DataError, check_data
 
 from . import sparse
 from .backprop import compiled_loss, loss_and_grads
+from .callbacks import NumpyRun, TerminateOnNaN, from_spec
 from .initializers import derive_seed
 from .interpreter import forward
 from .metrics import Mean, tracker
@@ -73,7 +74,7 @@ class _Epoch:
             # step: every batch counts once, a partial last batch as much as a full one (Keras 3.15).
             self.parts[name].update(value)
         for out in self.model.outputs:
-            for ref in self.model.compile.metrics:
+            for ref in self.model.compile.metrics[out.name]:
                 key = f"{out.name}_{ref.name}" if multi else ref.name
                 # Keras's MeanMetricWrapper weights the values by the output's mask: masked steps do not count
                 self.metrics.setdefault(key, tracker(ref)).update(targets[out.name], preds[out.name],
@@ -89,7 +90,7 @@ class _Epoch:
 
 def fit(model: ir.Model, data: dict, weights: dict, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
         validation_split: float = 0.0, seed: int = 0, callback=None, validation_data: dict | None = None,
-        keep_going: bool = False):
+        keep_going: bool = False, callbacks: list | None = None):
     """Train ``model`` from ``weights``: ``new_weights, history = fit(net.ir, {"x": x, "y": y}, w, epochs=2)``.
 
     ``data`` (and ``validation_data``, which takes precedence over ``validation_split``, as in
@@ -97,6 +98,7 @@ def fit(model: ir.Model, data: dict, weights: dict, epochs: int = 1, batch_size:
     NaN or infinite loss, gradient or weight raises NonFiniteError unless ``keep_going``.
     ``callback(epoch, step, steps, logs)`` is called after every batch (for a progress bar), and
     ``callback.epoch_end(logs)``, where it exists, after each epoch with the validation numbers.
+    ``callbacks`` (Keras's, spec2net.runtime.callbacks) replace the spec's ``fit`` callbacks.
     """
     if model.compile is None:
         raise TrainError(f"model '{model.name}' has no `compile` block: no loss or optimizer to train with")
@@ -122,6 +124,12 @@ def fit(model: ir.Model, data: dict, weights: dict, epochs: int = 1, batch_size:
     steps = math.ceil(n_train / batch_size)
     history: dict[str, list] = {}
     step = 0
+    callbacks = from_spec(model) if callbacks is None else callbacks
+    # Keras's TerminateOnNaN stops where a non-finite loss would raise
+    keep_going |= any(isinstance(c, TerminateOnNaN) for c in callbacks)
+    run = NumpyRun(weights, opt)
+    for c in callbacks:
+        c.on_train_begin(run)
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported by check_finite
         for epoch in range(epochs):
             order = rng.permutation(n_train) if shuffle else np.arange(n_train)
@@ -141,14 +149,26 @@ def fit(model: ir.Model, data: dict, weights: dict, epochs: int = 1, batch_size:
                 step += 1
                 if callback is not None:
                     callback(epoch, k + 1, steps, tracker.logs())
+                run.weights = weights
+                for c in callbacks:
+                    c.on_batch_end(run, {"loss": tracker.loss.result()})
+                if run.stop_training:
+                    break
             logs = tracker.logs()
             if val is not None:
                 logs.update(evaluate_arrays(model, *val, weights, batch_size).logs("val_"))
+            for c in callbacks:  # before the history is written: reduce_lr_on_plateau adds learning_rate
+                c.on_epoch_end(run, epoch, logs)
             for key, value in logs.items():
                 history.setdefault(key, []).append(value)
             if hasattr(callback, "epoch_end"):
                 callback.epoch_end(logs)
-    return weights, history
+            if run.stop_training:
+                break
+    run.weights = weights
+    for c in callbacks:
+        c.on_train_end(run)
+    return run.weights, history
 
 
 def evaluate_arrays(model: ir.Model, inputs: dict, targets: dict, weights: dict, batch_size: int = 32) -> _Epoch:

@@ -41,6 +41,30 @@ def _metric(ref: ir.Ref):
     return Seq("(", ")", (py_literal(ref.name), py_literal(ref.name), args))
 
 
+def _metrics(c: ir.Compile) -> tuple:
+    """``metrics=(...)`` where every output has the same (a spec's list), else each output's own
+    as ``output_metrics=((...), ...)`` in output order."""
+    lists = [Seq("(", ")", tuple(_metric(m) for m in ms)) for ms in c.metrics.values()]
+    if len(set(c.metrics.values())) == 1:
+        return (("metrics", lists[0]),)
+    return (("metrics", "()"), ("output_metrics", Seq("(", ")", tuple(lists))))
+
+
+def _callbacks(model: ir.Model) -> tuple:
+    """``callbacks=(rt.EarlyStopping(...), ...)`` for the spec's fit callbacks, Keras's mode="auto"
+    written as the direction it finds (the runtime knows no metrics)."""
+    from spec2net.compile_check import monitor_direction
+
+    refs = (model.fit or {}).get("callbacks", ())
+    calls = []
+    for ref in refs:
+        args = tuple((k, v) for k, v in _changed(ref) if k != "mode")
+        if "mode" in ref.kwargs:
+            args += (("mode", py_literal(monitor_direction(model, ref))),)
+        calls.append(CallExpr(f"rt.{REGISTRIES['callback'][ref.name].keras_name}", args))
+    return (("callbacks", Seq("(", ")", tuple(calls))),) if calls else ()
+
+
 def training_context(model: ir.Model, weights: list) -> dict:
     """Template variables for the training part; ``{"compile": None}`` where the spec has none."""
     c = model.compile
@@ -65,9 +89,10 @@ def training_context(model: ir.Model, weights: list) -> dict:
         ("input_dtypes", Seq("(", ")", tuple(f"torch.{t.type.dtype}" for t in model.inputs))),
         ("target_dtypes", Seq("(", ")", tuple("torch.int64" if s else "torch.float32" for s in sparse))),
         ("losses", Seq("(", ")", tuple(losses))),
-        ("metrics", Seq("(", ")", tuple(_metric(m) for m in c.metrics))),
+        *_metrics(c),
         ("optimizer", "make_optimizer"), ("data", _data_spec(model)),
-    ) + ((("penalties", "regularization_loss"),) if penalties or activity else ()))
+    ) + ((("penalties", "regularization_loss"),) if penalties or activity else ())
+      + _callbacks(model))
     f = model.fit
     keys = ("epochs", "batch_size", "shuffle", "validation_split")
     defaults = ", ".join(f"{k}={py_literal(f[k])}" for k in keys)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ir import Ref
-from .types import Arg, Bool, Fixed, Float, Func, Int, Optional
+from .types import Arg, ArgError, ArgType, Bool, Fixed, Float, Func, Int, Optional
 
 
 @dataclass(frozen=True)
@@ -158,3 +158,33 @@ _add("metric", "root_mean_squared_error", keras="root_mean_squared_error")
 _add("metric", "precision", keras="precision")
 _add("metric", "recall", keras="recall")
 _add("metric", "auc", Arg("num_thresholds", Int(2, what="an integer > 1"), 200), keras="auc")
+
+# -- callbacks (fit's `callbacks`; Keras 3's arguments and defaults, verbose left out) -------------
+class Word(ArgType):
+    """A word, bare or quoted: a history key (``monitor=val_loss``), or one of ``words`` (``mode=min``)."""
+
+    kind = "word"  # the binder lets a bare name through to ``coerce`` (args._takes_symbols)
+
+    def __init__(self, *words: str):
+        self.words = words
+        self.expected = " or ".join(f'"{w}"' for w in words) or "a history key such as val_loss"
+
+    def coerce(self, v, resolve):
+        v = getattr(v, "name", v)  # a Sym's name
+        if not isinstance(v, str):
+            raise ArgError("arg-type", self.expected)
+        if self.words and v not in self.words:
+            raise ArgError("arg-range", self.expected)
+        return v
+
+
+_MONITOR = (Arg("monitor", Word(), "val_loss"),)
+_MODE = Arg("mode", Word("auto", "min", "max"), "auto")
+_add("callback", "early_stopping", *_MONITOR, Arg("min_delta", Float(), 0.0), Arg("patience", Int(0), 0), _MODE,
+     Arg("baseline", Optional(Float()), None), Arg("restore_best_weights", Bool(), False),
+     Arg("start_from_epoch", Int(0), 0), keras="EarlyStopping")
+# Keras refuses factor >= 1 (ReduceLROnPlateau.__init__)
+_add("callback", "reduce_lr_on_plateau", *_MONITOR, Arg("factor", Float(0, 1, hi_open=True), 0.1),
+     Arg("patience", Int(0), 10), _MODE, Arg("min_delta", Float(), 1e-4), Arg("cooldown", Int(0), 0),
+     Arg("min_lr", NONNEG, 0.0), keras="ReduceLROnPlateau")
+_add("callback", "terminate_on_nan", keras="TerminateOnNaN")

@@ -5,6 +5,7 @@ recurrent loop, weight layouts, fit/evaluate, data checks); ``build --standalone
 files into the generated module instead of importing them.
 """
 
+from .callbacks import EarlyStopping, ReduceLROnPlateau, TerminateOnNaN
 from .data import DataError, DataSpec, InputSpec, OutputSpec, check_data
 from .torch_fit import (
     Training,
@@ -71,8 +72,9 @@ from .torch_weights import (
 
 __all__ = [
     "CONVERSIONS", "LOSSES", "METRICS", "SGD", "Adagrad", "Adam", "AdamW", "DataError", "DataSpec",
-    "InputSpec", "KerasBatchNorm", "KerasLayerNorm", "KerasMaskedBatchNorm", "KerasOptimizer",
-    "LayerDict", "Mean", "OutputSpec", "RMSprop", "Training", "as_tensors", "binary_crossentropy",
+    "EarlyStopping", "InputSpec", "KerasBatchNorm", "KerasLayerNorm", "KerasMaskedBatchNorm", "KerasOptimizer",
+    "LayerDict", "Mean", "OutputSpec", "RMSprop", "ReduceLROnPlateau", "TerminateOnNaN", "Training",
+    "as_tensors", "binary_crossentropy",
     "categorical_crossentropy", "categorical_hinge", "check_data", "cosine_similarity", "dropout_mask",
     "dropout_noise_shape", "evaluate_model", "fans", "fit_model", "generator", "gru_step", "hinge",
     "huber", "keep_rows", "keras_variables", "kl_divergence", "load_weights_file", "log_cosh",

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .callbacks import Run
 from .data import DataError, DataSpec, check_data
 from .torch_losses import masked_loss
 from .torch_metrics import Mean, metric_key, tracker
@@ -35,6 +36,12 @@ class Training:
     optimizer: Callable[[nn.Module], torch.optim.Optimizer]
     data: DataSpec | None = None  # Keras's checks on the data, before any work
     penalties: Callable[[nn.Module], torch.Tensor | float] | None = None  # weight and activity penalties
+    # per output, its own metrics (as ``metrics`` holds them), where the spec gives a dict of them
+    output_metrics: tuple | None = None
+    callbacks: tuple = ()  # the spec's fit callbacks (spec2net.runtime.callbacks), for fit_model
+
+    def metrics_of(self, index: int) -> tuple:
+        return self.metrics if self.output_metrics is None else self.output_metrics[index]
 
 
 def output_losses(task: Training, outputs, targets: list) -> list[torch.Tensor]:
@@ -111,9 +118,9 @@ class _Logs:
         self.loss.update(loss, weight=batch)
         multi = len(self.task.output_names) > 1
         outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
-        for name, part, out, y in zip(self.task.output_names, parts, outputs, targets):
+        for i, (name, part, out, y) in enumerate(zip(self.task.output_names, parts, outputs, targets)):
             self.parts[name].update(part, weight=batch)
-            for metric in self.task.metrics:
+            for metric in self.task.metrics_of(i):
                 key = f"{name}_{metric_key(metric)}" if multi else metric_key(metric)
                 self.metrics.setdefault(key, tracker(metric, y, out)).update(
                     y, out.detach(), getattr(out, "keras_mask", None))
@@ -146,10 +153,11 @@ def train_batch(model: nn.Module, task: Training, optimizer: torch.optim.Optimiz
 
 def fit_model(model: nn.Module, task: Training, x, y, epochs: int = 1, batch_size: int = 32,
               shuffle: bool = True, validation_split: float = 0.0, validation_data=None,
-              optimizer: torch.optim.Optimizer | None = None) -> dict:
+              optimizer: torch.optim.Optimizer | None = None, callbacks=None) -> dict:
     """Keras's fit(): batches in order (or shuffled each epoch), one step each; the last
     ``validation_split`` of the data (taken before any shuffle), or ``validation_data=(x, y)``,
-    evaluated after each epoch. Returns Keras's ``history.history``."""
+    evaluated after each epoch; ``callbacks`` (Keras's, spec2net.runtime.callbacks; the spec's
+    where None) as Keras calls them. Returns Keras's ``history.history``."""
     xs, ys, n = _checked(task, x, y, "data", _device(model))
     val = None
     if validation_data is not None:
@@ -163,18 +171,55 @@ def fit_model(model: nn.Module, task: Training, x, y, epochs: int = 1, batch_siz
         xs, ys, n = [t[:n_train] for t in xs], [t[:n_train] for t in ys], n_train
     optimizer = optimizer if optimizer is not None else task.optimizer(model)
     history: dict[str, list] = {}
-    for _ in range(epochs):
+    callbacks = task.callbacks if callbacks is None else callbacks
+    run = TorchRun(model, optimizer)
+    for c in callbacks:
+        c.on_train_begin(run)
+    for epoch_index in range(epochs):
         order = torch.randperm(n) if shuffle else torch.arange(n)
         logs = _Logs(task)
         for start in range(0, n, batch_size):
             batch = order[start: start + batch_size]
             train_batch(model, task, optimizer, [t[batch] for t in xs], [t[batch] for t in ys], logs)
+            for c in callbacks:
+                c.on_batch_end(run, {"loss": logs.loss.result()})
+            if run.stop_training:
+                break
         epoch = logs.result()
         if val is not None:
             epoch.update(_evaluate(model, task, val[0], val[1], val[2], batch_size).result("val_"))
+        for c in callbacks:  # before the history is written: reduce_lr_on_plateau adds learning_rate
+            c.on_epoch_end(run, epoch_index, epoch)
         for key, value in epoch.items():
             history.setdefault(key, []).append(value)
+        if run.stop_training:
+            break
+    for c in callbacks:
+        c.on_train_end(run)
     return history
+
+
+class TorchRun(Run):
+    """A module and its optimizer as the callbacks see them: every parameter and buffer (Keras's
+    get_weights), the optimizer's ``lr`` (Keras's learning_rate)."""
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer):
+        self.model, self.optimizer = model, optimizer
+
+    def get_weights(self) -> dict:
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def set_weights(self, weights: dict) -> None:
+        self.model.load_state_dict(weights)
+
+    @property
+    def learning_rate(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = value
 
 
 def evaluate_model(model: nn.Module, task: Training, x, y, batch_size: int = 32) -> dict:

@@ -105,12 +105,9 @@ def compile_model(model):
     # multi_output.net:11: compile {
     model.compile(
         optimizer=keras.optimizers.Adam(clipnorm=1.0),
-        loss={
-            "topic": keras.losses.CategoricalCrossentropy(),
-            "score": keras.losses.MeanSquaredError(),
-        },
-        loss_weights={"topic": 1.0, "score": 0.5},
-        metrics={"topic": ["accuracy"], "score": ["accuracy"]},
+        loss=[keras.losses.CategoricalCrossentropy(), keras.losses.MeanSquaredError()],
+        loss_weights=[1.0, 0.5],
+        metrics=[["accuracy"], ["accuracy"]],
     )
     return model
 
