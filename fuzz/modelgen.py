@@ -20,6 +20,7 @@ import math
 from modelconv import ConvLayers
 from modellayers import RECURRENT, F, Layers, Op, Out, T, as_t, lit
 from modelsimple import SimpleLayers
+from modelwrappers import WrapperLayers
 
 UNKNOWN = 5  # run-time size of a `?` input dimension; modelrun.random_inputs uses it too
 MERGES = ("concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum")
@@ -42,7 +43,7 @@ def concat_shape(shapes, axis):
     return tuple(out)
 
 
-class Gen(Layers, SimpleLayers, ConvLayers):
+class Gen(Layers, SimpleLayers, ConvLayers, WrapperLayers):
     """One random model: its statements, defs, shared layers and tensors."""
 
     def __init__(self, seed):
@@ -55,7 +56,7 @@ class Gen(Layers, SimpleLayers, ConvLayers):
         self.shared: list = []  # (variable, op) of declared layers
 
     def unary_ops(self, t):
-        return super().unary_ops(t) + self.simple_ops(t) + self.conv_ops(t)
+        return super().unary_ops(t) + self.simple_ops(t) + self.conv_ops(t) + self.wrapper_ops(t)
 
     def any_op(self, t, single=False):
         """A fresh layer, or a declared shared layer, or a def block, that fits ``t``."""

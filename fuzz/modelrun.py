@@ -21,6 +21,7 @@ from spec2net.backends.numpy import run as numpy_run
 
 import spec2net
 from spec2net.equiv import perturbed_weights, tolerance, without_dropout
+from spec2net.registry import LAYERS, deterministic
 
 BATCH = 4  # BatchNormalization's batch statistics need more than one sample
 MOVING = ("moving_mean", "moving_variance")
@@ -117,7 +118,8 @@ RUNNERS = {"keras": run_keras, "torch": run_torch}
 
 
 def has_dropout(model) -> bool:
-    return any(layer.args.get(k, 0) > 0 for layer in model.layers for k in ("rate", "dropout", "recurrent_dropout"))
+    # the registry's rule, which also looks inside a wrapper's layers
+    return not all(deterministic(LAYERS[layer.type], layer.args) for layer in model.layers)
 
 
 NOISE = 10  # an ill-conditioned model agrees if off float64 by at most NOISE x NumPy float32's own error

@@ -53,6 +53,7 @@ class ModelBuilder(Statements, Arithmetic, KerasHabits):
         self.layers: list[ir.Layer] = []
         self.nodes: list[ir.Node] = []
         self.attempted: set[int] = set()  # layers applied at least once, even if that call failed
+        self.wrapped: dict[int, tuple] = {}  # id of a layer a wrapper took -> (the wrapper's name, the layer)
         self.inputs: list[ir.Tensor] = []
         self.input_spans: dict[str, object] = {}
         self.stack: list[str] = []
@@ -192,6 +193,10 @@ class ModelBuilder(Statements, Arithmetic, KerasHabits):
                 structural[key] = (self.binder.value(defn.name, key, typ, *extra[key]), extra[key][1])
         if ERR in (name, trainable) or any(v is ERR for v, _ in structural.values()):
             return ERR
+        if defn.layer_args:
+            bound = self.take_inner(defn, bound, name, span)
+            if bound is ERR:
+                return ERR
         self.step(span)
         layer = ir.Layer(defn.name, name, bound, span, trainable)
         self.layers.append(layer)
@@ -212,9 +217,15 @@ class ModelBuilder(Statements, Arithmetic, KerasHabits):
         if lv is ERR:
             return self.fail_inputs(pos)
         defn, layer = lv.defn, lv.layer
+        if id(layer) in self.wrapped:
+            self.fail_inputs(pos)
+            return self.err(span, M.WRAPPED_APPLIED, name=layer.name, wrapper=self.wrapped[id(layer)][0])
         self.attempted.add(id(layer))
-        if kw or len(pos) != 1:
+        if len(pos) != 1 or (kw and not defn.call_args):
             return self.err(span, M.APPLIED_TO_ONE, n=len(pos) + len(kw))
+        states = self.call_states(defn, layer, kw) if kw else []
+        if states is ERR:
+            return self.fail_inputs(pos)
         value, vspan = pos[0]
         items = value if isinstance(value, (list, tuple)) and defn.merge else [value]
         if isinstance(value, (list, tuple)) and not defn.merge:
@@ -236,6 +247,8 @@ class ModelBuilder(Statements, Arithmetic, KerasHabits):
         try:
             outs = defn.infer(layer.args, types)
             params = defn.params(layer.args, types)
+            defn.check_masked(layer.args, types, [t.masked for t in tensors])
+            masks = defn.out_masked(layer.args, [t.masked for t in tensors])  # Softmax refuses a mask
         except ShapeError as e:
             self.diags.append(from_problem(vspan if len(items) == 1 else span, e))
             return ERR
@@ -244,14 +257,47 @@ class ModelBuilder(Statements, Arithmetic, KerasHabits):
             return self.err(span, M.TOO_MANY_VALUES, layer=defn.name, what=huge)
         if not layer.nodes:
             layer.params = params
+            for inner, own in defn.inner_params(layer.args, types) if defn.layer_args else ():
+                inner.params = own  # a wrapper's layers hold theirs too, as applied ones do
         elif [p.shape for p in params] != [p.shape for p in layer.params]:
             return self.err(vspan, M.SHARED_MISFIT, name=layer.name, type=types[0])
-        node = ir.Node(layer, tensors, [], span, len(layer.nodes))
-        masks = defn.out_masked(layer.args, [t.masked for t in tensors])
+        if states and tensors[0].masked:
+            self.err(kw[0][1], M.MASK_IGNORED, layer=defn.name)
+        node = ir.Node(layer, tensors + states, [], span, len(layer.nodes), initial_states=len(states))
         node.outputs = [ir.Tensor(t, node, i, masked=m) for i, (t, m) in enumerate(zip(outs, masks))]
         layer.nodes.append(node)
         self.nodes.append(node)
         return node.outputs[0] if len(node.outputs) == 1 else tuple(node.outputs)
+
+    def call_states(self, defn, layer, kw):
+        """The tensors of a call's ``initial_state=[...]``, checked against the layer's states
+        (count, float, shape); ERR after reporting what is wrong."""
+        owner = f"the call of {defn.name}"
+        for i, (n, ns, _v, _vs) in enumerate(kw):
+            if n not in defn.call_args:
+                return self.err(ns, M.UNKNOWN_ARG, owner=owner, name=n, hint=suggest(n, defn.call_args))
+            if any(m == n for m, *_ in kw[:i]):
+                return self.err(ns, M.DUPLICATE_ARG, owner=owner, name=n)
+        _n, _ns, value, vspan = kw[0]
+        want = defn.state_types(layer.args)
+        names = [n for n, _ in want]
+        items = [value] if isinstance(value, ir.Tensor) else value  # Keras takes one state bare
+        if not isinstance(items, (list, tuple)):
+            if value is ERR:
+                return ERR
+            return self.err(vspan, M.STATE_NOT_LIST, names=", ".join(names), value=show(value))
+        tensors = [self.need_tensor(v, vspan) for v in items]
+        if ERR in tensors:
+            return ERR
+        if len(tensors) != len(want):
+            return self.err(vspan, M.STATE_COUNT, layer=defn.name, n=len(want), names=", ".join(names),
+                            got=len(tensors))
+        for t, (name, w) in zip(tensors, want):
+            if not t.type.is_float:
+                return self.err(vspan, M.NEEDS_FLOAT, layer=defn.name, dtype=t.type.dtype)
+            if t.type.shape != w.shape:
+                return self.err(vspan, M.STATE_SHAPE, layer=defn.name, which=name, want=w, got=t.type)
+        return tensors
 
     def need_tensor(self, v, span, env=None):
         if isinstance(v, ir.Tensor) or v is ERR:

@@ -161,8 +161,10 @@ class TorchAdapter(_Generated):
         x = {n: torch.as_tensor(data[n]) for n in net.input_names}
         y = {n: torch.as_tensor(data[n]) for n in net.output_names}
         # every sample trains, as in the other backends: the fit block's validation_split is the
-        # generated fit's default and would hold some back
-        ns["fit"](model, x, y, epochs=steps, batch_size=batch, shuffle=False, validation_split=0.0)
+        # generated fit's default and would hold some back; and no fit callbacks (an early stop, a
+        # reduced rate), as the other backends' steps run none
+        ns["fit"](model, x, y, epochs=steps, batch_size=batch, shuffle=False, validation_split=0.0,
+                  callbacks=())
 
 
 ADAPTERS = {a.name: a for a in (NumpyAdapter(), KerasAdapter(), TorchAdapter())}

@@ -106,6 +106,9 @@ class Node:
     outputs: list  # [Tensor]
     span: Span
     call_index: int = 0
+    # how many of ``inputs``, at the end, are a recurrent call's ``initial_state`` (Keras's call
+    # keyword): ``LSTM(8)(x, initial_state=[h, c])`` has inputs [x, h, c] and 2 here
+    initial_states: int = 0
 
 
 @dataclass

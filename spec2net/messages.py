@@ -105,6 +105,30 @@ UNKNOWN_DTYPE = _m("dtype", "unknown dtype '{name}'{hint}")
 TOO_MANY_VALUES = _m("shape", "{layer} would give {what}; no backend can index more than 2**63 - 1 values")
 SHARED_MISFIT = _m("shape", "layer '{name}' is shared, but input {type} does not fit the weights it built "
                             "for its first input")
+STATE_COUNT = _m("shape", "{layer} takes {n} initial state tensor(s) ({names}), got {got}")
+STATE_SHAPE = _m("shape", "{layer}: initial state {which} must have shape {want}, got {got}")
+STATE_NOT_LIST = _m("not-tensor", "initial_state is a list of tensors, like initial_state=[{names}], "
+                                  "got {value}")
+MASK_IGNORED = _m("mask-ignored", "{layer} called with initial_state ignores its input's mask, as Keras 3 "
+                                  "does (the mask still passes on to later layers)", "warning")
+WRAPS_RECURRENT = _m("arg-type", "Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU), got {layer}")
+WRAPS_PER_STEP = _m("arg-type", "TimeDistributed wraps a layer of one input and one output, got {layer}")
+WRAPPED_TWICE = _m("arg-type", "layer '{name}' is already {what}; a wrapped layer is written inline, "
+                               "like Bidirectional(LSTM(8))")
+WRAPPED_APPLIED = _m("not-callable", "layer '{name}' is wrapped by '{wrapper}' and cannot be applied on its own")
+BACKWARD_DIRECTION = _m("arg-range", "Bidirectional: backward_layer must run the other way from layer: set "
+                                     "go_backwards on one of them (both have go_backwards={value})")
+FORWARD_GOES_BACKWARDS = _m("arg-range", "Bidirectional: its layer runs forward (go_backwards=false); the "
+                                         "backward copy sets go_backwards itself")
+BACKWARD_DIFFERS = _m("arg-range", "Bidirectional: layer and backward_layer need the same {arg}")
+BACKWARD_UNITS = _m("arg-range", "Bidirectional: merge_mode=\"{mode}\" needs layer and backward_layer of the same "
+                                 "units, got {fwd} and {bwd}")
+TIME_DISTRIBUTED_BN = _m("arg-type", "TimeDistributed cannot wrap BatchNormalization: Keras calls it once per "
+                                     "step, each with its own batch statistics in training; apply "
+                                     "BatchNormalization to the whole sequence instead")
+NEEDS_STEPS = _m("shape", "{layer} needs an input of steps (rank >= 2 per sample), got shape {shape}")
+TIME_DISTRIBUTED_MASK = _m("shape", "TimeDistributed cannot take a masked input of shape {shape}: Keras passes "
+                                    "the (batch, steps) mask on unchanged, which does not fit its outputs' steps")
 BAD_DIMENSION = _m("shape", "a dimension is a positive integer or ?, got {value}")
 TENSOR_COUNT = _m("shape", "{layer} takes one tensor, got {n}")
 MERGE_COUNT = _m("shape", "{layer} needs {want} tensors, got {n}")

@@ -10,7 +10,8 @@ from . import ir
 from . import messages as M
 from . import syntax as S
 from .arith import Computed, made_where
-from .diagnostics import suggest
+from .diagnostics import from_problem, suggest
+from .registry import ShapeError
 from .registry.types import INT_MAX, FCall, Sym
 from .trampoline import run
 from .values import ERR, QMARK, show
@@ -67,6 +68,28 @@ class Statements:
             self.call_spans.pop()
             self.cur_env = outer
         return ERR  # a def without `return`: reported once, where it is declared
+
+    # -- wrappers -----------------------------------------------------------------------
+    def take_inner(self, defn, bound, name, span):
+        """A wrapper's layer arguments, written inline, become its own: each ``ir.Layer`` leaves the
+        model's list (the wrapper holds its weights) and can no longer be applied on its own."""
+        out = dict(bound)
+        for key in defn.layer_args:
+            lv = bound.get(key)
+            if lv is None:
+                continue
+            inner = lv.layer
+            if id(inner) in self.wrapped or inner.nodes or id(inner) in self.attempted:
+                what = f"wrapped by '{self.wrapped[id(inner)][0]}'" if id(inner) in self.wrapped else "applied"
+                return self.err(inner.span, M.WRAPPED_TWICE, name=inner.name, what=what)
+            self.wrapped[id(inner)] = (name, inner)  # the layer kept alive, so that its id stays its own
+            self.layers.remove(inner)  # near the end: the inner layer was built just before
+            out[key] = inner
+        try:
+            return defn.adopt(out, name)
+        except ShapeError as e:
+            self.diags.append(from_problem(span, e))
+            return ERR
 
     # -- statements -------------------------------------------------------------------
     def statement(self, stmt, env):

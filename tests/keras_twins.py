@@ -10,9 +10,9 @@ counters first, as a fresh script would start.
 
 Weights: ``get_weights(model)`` / ``set_weights(model, weights)`` speak
 spec2net's weights-file keys (``LAYER/PARAM``, Keras layout). Keras 3 nests a
-recurrent layer's weights under its cell (variable path ``lstm/lstm_cell/kernel``),
-but the layer's own ``weights`` list holds them with their short names, so the key
-is ``layer.name + "/" + variable.name`` -> ``lstm/kernel``.
+recurrent layer's weights under its cell (variable path ``lstm/lstm_cell/kernel``); the
+key is the variable's path with that cell level left out (``weight_key``): ``lstm/kernel``,
+and inside a wrapper ``bidirectional/forward_lstm/kernel``, ``time_distributed/dense/kernel``.
 
     >>> model = build_twin("mlp")
     >>> sorted(get_weights(model))
@@ -167,9 +167,38 @@ def imdb_conv1d():
     return keras.Model(review, sentiment, name="imdb_conv1d")
 
 
+def imdb_bilstm():
+    review = keras.Input(shape=(200,), dtype="int32", name="review")
+    x = L.Embedding(20000, 128)(review)
+    x = L.Bidirectional(L.LSTM(64, return_sequences=True))(x)
+    x = L.Bidirectional(L.LSTM(64))(x)
+    sentiment = L.Dense(1, activation="sigmoid")(x)
+    return keras.Model(review, sentiment, name="imdb_bilstm")
+
+
+def seq2seq():
+    encoder_inputs = keras.Input(shape=(None, 71), name="encoder_inputs")
+    _, state_h, state_c = L.LSTM(256, return_state=True)(encoder_inputs)
+    decoder_inputs = keras.Input(shape=(None, 93), name="decoder_inputs")
+    decoder_outputs, _, _ = L.LSTM(256, return_sequences=True, return_state=True)(
+        decoder_inputs, initial_state=[state_h, state_c])
+    next_chars = L.Dense(93, activation="softmax")(decoder_outputs)
+    return keras.Model([encoder_inputs, decoder_inputs], next_chars, name="seq2seq")
+
+
+def addition_rnn():
+    return keras.Sequential([
+        keras.Input(shape=(7, 12)),
+        L.LSTM(128),
+        L.RepeatVector(4),
+        L.LSTM(128, return_sequences=True),
+        L.TimeDistributed(L.Dense(12, activation="softmax")),
+    ], name="addition_rnn")
+
+
 TWINS = {f.__name__: f for f in (
     mlp, news, linear_regression, logistic_regression, lstm_series, spam, two_inputs, ffnn, gru,
-    normalized, shared, blocks, multi_output, mnist_convnet, imdb_conv1d,
+    normalized, shared, blocks, multi_output, mnist_convnet, imdb_conv1d, imdb_bilstm, seq2seq, addition_rnn,
 )}
 
 # The compile block of each example, by hand (Keras 3 spellings: `lr` is `learning_rate`).
@@ -203,6 +232,12 @@ COMPILE = {
                       "metrics": ["accuracy"]},
     "imdb_conv1d": {"optimizer": lambda: keras.optimizers.Adam(), "loss": "binary_crossentropy",
                     "metrics": ["accuracy"]},
+    "imdb_bilstm": {"optimizer": lambda: keras.optimizers.Adam(), "loss": "binary_crossentropy",
+                    "metrics": ["accuracy"]},
+    "seq2seq": {"optimizer": lambda: keras.optimizers.RMSprop(), "loss": "categorical_crossentropy",
+                "metrics": ["accuracy"]},
+    "addition_rnn": {"optimizer": lambda: keras.optimizers.Adam(), "loss": "categorical_crossentropy",
+                     "metrics": ["accuracy"]},
 }
 
 # The fit block of each example that has one.
@@ -216,6 +251,9 @@ FIT = {
     "multi_output": {"epochs": 3, "batch_size": 8, "shuffle": False},
     "mnist_convnet": {"epochs": 15, "batch_size": 128, "validation_split": 0.1},
     "imdb_conv1d": {"epochs": 3, "batch_size": 32, "validation_split": 0.2},
+    "imdb_bilstm": {"epochs": 2, "batch_size": 32, "validation_split": 0.2},
+    "seq2seq": {"epochs": 100, "batch_size": 64, "validation_split": 0.2},
+    "addition_rnn": {"epochs": 30, "batch_size": 32, "validation_split": 0.1},
 }
 
 
@@ -239,6 +277,17 @@ def compile_twin(stem: str, model: keras.Model) -> keras.Model:
     return model
 
 
+CELLS = ("lstm_cell", "gru_cell", "simple_rnn_cell")
+
+
+def weight_key(layer, variable) -> str:
+    """The weights-file key of a variable of ``layer``: its path below the layer's, under the
+    layer's name, the recurrent cell level left out: ``lstm/lstm_cell/kernel`` -> ``lstm/kernel``,
+    ``bidirectional/forward_lstm/lstm_cell/bias`` -> ``bidirectional/forward_lstm/bias``."""
+    below = variable.path[len(layer.path) + 1:].split("/")
+    return "/".join([layer.name] + [p for p in below if p not in CELLS])
+
+
 def get_weights(model: keras.Model) -> dict:
     """Every variable of ``model`` as float32 NumPy arrays keyed ``LAYER/PARAM``.
 
@@ -248,7 +297,7 @@ def get_weights(model: keras.Model) -> dict:
     out = {}
     for layer in model.layers:
         for v in layer.weights:
-            key = f"{layer.name}/{v.name}"
+            key = weight_key(layer, v)
             if key in out:
                 raise KeyError(f"two variables map to {key}")
             out[key] = np.asarray(v.numpy(), dtype=np.float32)
@@ -264,7 +313,7 @@ def set_weights(model: keras.Model, weights: dict) -> None:
     variables = {}
     for layer in model.layers:
         for v in layer.weights:
-            variables[f"{layer.name}/{v.name}"] = v
+            variables[weight_key(layer, v)] = v
     missing, extra = set(variables) - set(weights), set(weights) - set(variables)
     if missing or extra:
         raise KeyError(f"weights do not match the model: missing {sorted(missing)}, unexpected {sorted(extra)}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from spec2net.registry import LAYERS
+from spec2net.registry.wrappers import Inner
 
 
 def spec_value(v) -> str:
@@ -55,10 +56,16 @@ def keras_chain(keras, inputs, chain):
     ins = [keras.Input(shape=tuple(shape), dtype=dtype, name=f"x{i}") for i, (dtype, shape) in enumerate(inputs)]
     prev = ins
     for layer_type, args in chain:
-        layer = getattr(keras.layers, LAYERS[layer_type].name)(**args)
+        layer = keras_layer(keras, layer_type, args)
         out = layer(prev if LAYERS[layer_type].merge else prev[0])
         prev = list(out) if isinstance(out, (list, tuple)) else [out]
     return keras.Model(ins, prev)
+
+
+def keras_layer(keras, layer_type, args):
+    """The Keras layer of a registry sample; a wrapper's inner layer (a registry ``Inner``) built too."""
+    args = {k: keras_layer(keras, v.type, dict(v.pairs)) if isinstance(v, Inner) else v for k, v in args.items()}
+    return getattr(keras.layers, LAYERS[layer_type].name)(**args)
 
 
 def random_weights(model, seed=0) -> dict:

@@ -23,7 +23,7 @@ CHECK_SEEDS = range(200)
 # chosen so that together they use every layer type, a masked recurrent input, a shared recurrent
 # layer, masks inside minimum and multiply, and a sequential model (a greedy cover over seeds
 # 0-2499; a change to the generator or to the registry's activations redraws every model)
-EQUIV_SEEDS = (983, 1197, 345, 1447, 1254, 108, 1679, 572)
+EQUIV_SEEDS = (2347, 1667, 2358, 1491, 283, 255, 472)
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")
 
 

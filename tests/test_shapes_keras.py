@@ -10,6 +10,8 @@ A new layer is tested here by being registered with samples.
 from __future__ import annotations
 
 import pytest
+from keras_twins import weight_key
+from numpy_keras_helpers import keras_layer
 from registry_samples import layer_samples
 
 import spec2net
@@ -27,6 +29,8 @@ def spec_value(v) -> str:
     """A Python argument value written in spec syntax."""
     if isinstance(v, bool):
         return "true" if v else "false"
+    if v is None:
+        return "none"
     if isinstance(v, str):
         return v  # activations and initializers are bare names
     if isinstance(v, tuple):
@@ -70,13 +74,14 @@ def test_shape_rule_matches_keras(keras, name, args, ins):
 
     keras.backend.clear_session(free_memory=False)
     k_in = [keras.Input(shape=shape, dtype=dt) for dt, shape in ins]
-    k_layer = getattr(keras.layers, name)(**args)
+    k_layer = keras_layer(keras, name, args)
     out = k_layer(k_in if canonical_layers()[name].merge else k_in[0])
     outs = out if isinstance(out, (list, tuple)) else [out]
     theirs = [(t.dtype, tuple(t.shape)) for t in outs]
     assert ours == theirs
-    assert [(p.name, p.shape, p.trainable) for p in layer.params] == \
-        [(v.name, tuple(v.shape), v.trainable) for v in k_layer.weights]
+    # the weights-file keys: Keras's variable paths, the recurrent cell level left out
+    assert [(layer.key_prefix + p.name, p.shape, p.trainable) for p in layer.params] == \
+        [(weight_key(k_layer, v), tuple(v.shape), v.trainable) for v in k_layer.weights]
 
 
 @pytest.mark.parametrize("name", sorted(canonical_layers()))
@@ -84,7 +89,7 @@ def test_automatic_name_is_keras(keras, name):
     defn = canonical_layers()[name]
     args, _ = defn.samples[0]
     keras.backend.clear_session(free_memory=False)
-    assert getattr(keras.layers, name)(**args).name == defn.auto_name
+    assert keras_layer(keras, name, args).name == defn.auto_name
 
 
 @pytest.mark.parametrize("rank", [1, 2, 3, 4])

@@ -61,6 +61,29 @@ class LayerEmitter:
         return ("",) + self.states[: n_outputs - 1]
 
 
+@dataclass(frozen=True)
+class WrapperEmitter(LayerEmitter):
+    """Bidirectional and TimeDistributed: each inner layer written inline by its own emitter.
+    Bidirectional's are written under their final names (``forward_lstm``, which Keras keeps,
+    and ``backward_lstm`` as an explicit ``backward_layer``), so Keras's renaming has nothing left
+    to decide and the weights paths are the spec's."""
+
+    def constructor(self, layer) -> CallExpr:
+        a = layer.args
+        args = [(None, emitter(a["layer"].type).constructor(a["layer"]))]
+        if "merge_mode" in a and a["merge_mode"] != "concat":
+            args.append(("merge_mode", py_literal(a["merge_mode"])))
+        if a.get("backward_layer") is not None:
+            args.append(("backward_layer", emitter(a["backward_layer"].type).constructor(a["backward_layer"])))
+        args.append(("name", py_literal(layer.name)))
+        if not layer.trainable:
+            args.append(("trainable", "False"))
+        return CallExpr(f"layers.{self.keras_class}", tuple(args))
+
+    def output_suffixes(self, n_outputs: int) -> tuple:
+        return ("",) + tuple(str(i) for i in range(1, n_outputs))
+
+
 _MERGE_MASK = ("logical_or",)
 
 # keyed by the Keras class name, which is the registry key of every layer the language has
@@ -97,6 +120,8 @@ for _e in (
     *(LayerEmitter(cls, pinned=(("data_format", "channels_last"),))
       for cls in ("Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
                   "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D")),
+    WrapperEmitter("Bidirectional"),
+    WrapperEmitter("TimeDistributed"),
 ):
     EMITTERS.add(_e, _e.keras_class)
 

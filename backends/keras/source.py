@@ -25,7 +25,7 @@ from .speclines import SpecLines
 
 # module-level names of the generated file, which no spec name may shadow
 RESERVED = frozenset({"keras", "np", "layers", "build_model", "load_weights", "save_weights",
-                      "compile_model", "FIT", "_read_arrays", "_safetensors", "model"})
+                      "compile_model", "FIT", "_read_arrays", "_safetensors", "_weight_key", "model"})
 INDENT = 4
 _BODY = "\x00body\x00"  # where build_model's statements go, found after the template is rendered
 
@@ -145,6 +145,8 @@ def layer_statements(model: ir.Model, namer: Namer, spec: SpecLines) -> list[Sta
         layer = node.layer
         items = [namer.name(t, "x") for t in node.inputs]
         arg = "[" + ", ".join(items) + "]" if LAYERS[layer.type].merge else items[0]
+        if node.initial_states:  # Keras's call keyword, as a user writes it
+            arg += ", initial_state=[" + ", ".join(items[-node.initial_states:]) + "]"
         constructor = emitter(layer.type).constructor(layer)
         if declared_apart(layer) and layer not in built:
             built.add(layer)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import conv, core, merge, normalization, pooling, recurrent, simple
+from . import conv, core, merge, normalization, pooling, recurrent, simple, wrappers
 from .base import merged
 
 KERNELS = merged("NumPy kernel", core.KERNELS, merge.KERNELS, normalization.KERNELS, recurrent.KERNELS, conv.KERNELS,
-                 pooling.KERNELS, simple.KERNELS)
+                 pooling.KERNELS, simple.KERNELS, wrappers.KERNELS)

@@ -8,6 +8,8 @@ holds every step's gate values for a backward pass. A masked step keeps the
 previous state, and its output repeats the previous output (Keras's
 ``zero_output_for_mask=False``); ``go_backwards`` reverses the mask with the
 steps, and the returned sequence stays in processing order, as in Keras.
+A call with ``initial_state`` (the node's inputs after the first) starts from
+those states and, as Keras 3.15 does, ignores the input's mask.
 """
 
 from __future__ import annotations
@@ -48,10 +50,11 @@ class _Recurrent(Kernel):
         return (c.w["bias"] if c.a["use_bias"] else None), None
 
     def forward(self, c: KernelCall, xs):
-        x, a = xs[0], c.a
+        x, a, init = xs[0], c.a, xs[1:]
         u, G = a["units"], self.gates * a["units"]
         B, T, F = x.shape
-        xt, mt = x.swapaxes(0, 1), (None if c.masks[0] is None else c.masks[0].swapaxes(0, 1))
+        mask = None if init else c.masks[0]  # Keras 3.15 drops the mask of a call with initial_state
+        xt, mt = x.swapaxes(0, 1), (None if mask is None else mask.swapaxes(0, 1))
         if a["go_backwards"]:
             xt, mt = xt[::-1], (None if mt is None else mt[::-1])
         count = self.gates if self.per_gate_masks and a["recurrent_dropout"] > 0 else 1
@@ -70,9 +73,11 @@ class _Recurrent(Kernel):
         XW = XW.reshape(T, B, G)
         keep_seq = a["return_sequences"] or c.keep
         seq = np.empty((T, B, u), x.dtype) if keep_seq else None
-        states, extra = self.loop(c, XW, c.w["recurrent_kernel"], bh, mt, seq, rec_drop)
+        init = [np.asarray(s, x.dtype) for s in init] or [np.zeros((B, u), x.dtype)] * self.n_states
+        states, extra = self.loop(c, XW, c.w["recurrent_kernel"], bh, mt, seq, rec_drop, init)
         out = np.ascontiguousarray(seq.swapaxes(0, 1)) if a["return_sequences"] else states[0]
-        cache = dict(x=xt, gates=XW, h=seq, mask=mt, in_drop=in_drop, rec_drop=rec_drop, **extra) if c.keep else None
+        cache = dict(x=xt, gates=XW, h=seq, mask=mt, in_drop=in_drop, rec_drop=rec_drop, init=init,
+                     **extra) if c.keep else None
         return [out] + (list(states) if a["return_state"] else []), cache
 
     def out_masks(self, c, xs, masks, outs):
@@ -89,10 +94,10 @@ def _hold(mt, t, new, old):
 class SimpleRNN(_Recurrent):
     per_gate_masks = False
 
-    def loop(self, c, XW, U, bh, mt, seq, rd):
-        T, B, u = XW.shape
+    def loop(self, c, XW, U, bh, mt, seq, rd, init):
+        T, u = XW.shape[0], XW.shape[2]
         act = activation(c.a["activation"])
-        h = np.zeros((B, u), XW.dtype)
+        (h,) = init
         for t in range(T):
             z = XW[t]
             z += _gate_matmul(h, U, rd, u, 0, 1)
@@ -109,12 +114,11 @@ class LSTM(_Recurrent):
 
     gates, n_states = 4, 2
 
-    def loop(self, c, XW, U, bh, mt, seq, rd):
+    def loop(self, c, XW, U, bh, mt, seq, rd, init):
         T, B, G = XW.shape
         u = G // 4
         act, ract = activation(c.a["activation"]), activation(c.a["recurrent_activation"])
-        h = np.zeros((B, u), XW.dtype)
-        cs = np.zeros((B, u), XW.dtype)
+        h, cs = init
         rec = np.empty((B, G), XW.dtype)
         cells = np.empty((T, B, u), XW.dtype) if c.keep else None
         for t in range(T):
@@ -148,12 +152,12 @@ class GRU(_Recurrent):
         b = c.w["bias"]
         return (b[0], b[1]) if c.a["reset_after"] else (b, None)
 
-    def loop(self, c, XW, U, bh, mt, seq, rd):
+    def loop(self, c, XW, U, bh, mt, seq, rd, init):
         T, B, G = XW.shape
         u = G // 3
         act, ract = activation(c.a["activation"]), activation(c.a["recurrent_activation"])
         after = c.a["reset_after"]
-        h = np.zeros((B, u), XW.dtype)
+        (h,) = init
         inner = np.empty((B, G if after else 2 * u), XW.dtype)
         rec_h = np.empty((T, B, u), XW.dtype) if c.keep else None
         for t in range(T):

@@ -8,7 +8,8 @@ so one weights table serves both paths:
   steps and repeats the previous output, which packed sequences cannot express
   for arbitrary masks), other activations, GRU reset_after=false, recurrent dropout.
 Keras has one bias where torch has two (LSTM, SimpleRNN, GRU reset_after=false):
-torch's ``bias_hh_l0`` stays zero and frozen.
+torch's ``bias_hh_l0`` stays zero and frozen. A call with ``initial_state`` (the node's inputs
+after the first) starts from those states on either path and, as Keras 3.15, ignores the mask.
 """
 
 from __future__ import annotations
@@ -51,36 +52,40 @@ class Recurrent(Emitter):
 
     def forward(self, c):
         a = c.a
-        x = c.ins[0]
+        x, init = c.ins[0], c.ins[1:]
         if a["go_backwards"]:
             x = f"{x}.flip(1)"
         if 0 < a["dropout"] < 1:
             x = f"rt.sequence_dropout({x}, {py_literal(a['dropout'])}, {c.training})"
-        fused = self.fused(c.layer, c.mask is not None)
-        return self.fused_lines(c, x, c.outs) if fused else self.loop_lines(c, x, c.outs)
+        mask = None if init else c.mask
+        fused = self.fused(c.layer, mask is not None)
+        return self.fused_lines(c, x, c.outs, init) if fused else self.loop_lines(c, x, c.outs, init, mask)
 
-    def fused_lines(self, c, x, names):
+    def fused_lines(self, c, x, names, init=()):
         out, states = names[0], names[1:]
+        # torch's states have a leading axis per layer and direction
+        h0 = [f"{s}.unsqueeze(0)" for s in init]
+        call = f"{c.mod}({x}, {h0[0] if len(h0) == 1 else '(' + ', '.join(h0) + ')'})" if init else f"{c.mod}({x})"
         if not c.a["return_state"]:
             # torch returns every step's output; Keras's last output is the last of them
-            return [f"{out} = {c.mod}({x})[0]" + ("" if c.a["return_sequences"] else "[:, -1]")]
+            return [f"{out} = {call}[0]" + ("" if c.a["return_sequences"] else "[:, -1]")]
         seq = c.temp("seq") if c.a["return_sequences"] else "_"
         st = states[0] if len(states) == 1 else f"({', '.join(states)})"
-        return [f"{seq}, {st} = {c.mod}({x})",
+        return [f"{seq}, {st} = {call}",
                 f"{', '.join(states)} = {', '.join(s + '[0]' for s in states)}  # drop torch's layer axis",
                 f"{out} = {seq if c.a['return_sequences'] else states[0]}"]
 
-    def loop_lines(self, c, x, names):
+    def loop_lines(self, c, x, names, init=(), mask=None):
         a, out, m = c.a, names[0], c.mod
         bias = f"{m}.bias_ih_l0" if a["use_bias"] else "None"
         xs, h0, step = c.temp("x"), c.temp("h0"), c.temp("step")
         rdrop = "None"
         if 0 < a["recurrent_dropout"] < 1:
             rdrop = f"rt.dropout_mask({h0}, {py_literal(a['recurrent_dropout'])}, {c.training})"
-        mask = c.mask or "None"
-        if a["go_backwards"] and c.mask:
-            mask = f"{c.mask}.flip(1)"
-        states = ", ".join([h0] * self.states) + ("," if self.states == 1 else "")
+        if a["go_backwards"] and mask:
+            mask = f"{mask}.flip(1)"
+        mask = mask or "None"
+        states = ", ".join(init or [h0] * self.states) + ("," if self.states == 1 else "")
         bound = ", ".join(names[1:]) + ("," if self.states == 1 else "") if c.a["return_state"] else None
         call = f"rt.rnn_loop({step}, {xs}, {mask}, ({states}), {a['return_sequences']})"
         # every step's input projection at once, then Keras's loop

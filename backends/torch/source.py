@@ -27,6 +27,7 @@ from . import (  # noqa: F401  (they fill EMITTERS)
     emit_norm,
     emit_recurrent,
     emit_simple,
+    emit_wrappers,
 )
 from .emitter import EMITTERS, Application
 from .functions import regularizer_expr
@@ -62,7 +63,9 @@ def describe(layer: ir.Layer) -> str:
     parts = []
     for arg in LAYERS[layer.type].args:
         value = layer.args.get(arg.name)
-        if arg.default is REQUIRED:
+        if isinstance(value, ir.Layer):  # a wrapper's layer, written inline
+            parts.append(describe(value) if arg.default is REQUIRED else f"{arg.name}={describe(value)}")
+        elif arg.default is REQUIRED:
             parts.append(str(value))
         elif value != arg.default:
             text = str(value).lower() if isinstance(value, bool) else str(value)

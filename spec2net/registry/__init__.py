@@ -13,7 +13,7 @@ leaky_relu slope), an initializer's ``variance_scaling``, a loss's ``target`` ki
 ``class_axis`` and ``logits_of``.
 """
 
-from . import conv, core, merge, normalization, pooling, recurrent, simple  # noqa: F401  (registration)
+from . import conv, core, merge, normalization, pooling, recurrent, simple, wrappers  # noqa: F401  (registration)
 from .base import LAYERS, LayerDef, ShapeError, canonical_layers, deterministic
 from .functions import LAYER_INITIALIZERS, REGISTRIES, FuncDef, canonical
 

@@ -38,14 +38,30 @@ class LayerDef:
     # (args, [(dtype, shape), ...]) cases for tests parametrized from the registry
     samples: tuple = ()
 
+    # keyword arguments of the layer's call that take tensors (Keras's ``call``): "initial_state"
+    call_args: tuple = ()
+    layer_args: tuple = ()  # a wrapper's arguments that hold layers (registry/wrappers.py)
+
     def n_outputs(self, a: dict) -> int:
         return 1
+
+    def adopt(self, a: dict, name: str) -> dict:
+        """A wrapper's arguments once its ``layer_args`` hold ``ir.Layer``s: those named and copied
+        as Keras does (Bidirectional's ``forward_lstm``); a ShapeError for a layer it cannot wrap."""
+        return a
+
+    def state_types(self, a: dict) -> list[tuple[str, TensorType]]:
+        """What ``initial_state=[...]`` takes, in order, each named: ``[("h", ...), ("c", ...)]``."""
+        return []
 
     def infer(self, a: dict, ins: list[TensorType]) -> list[TensorType]:
         raise NotImplementedError
 
     def params(self, a: dict, ins: list[TensorType]) -> list[Param]:
         return []
+
+    def check_masked(self, a: dict, ins: list[TensorType], in_masked: list[bool]) -> None:
+        """Raise a ShapeError where the layer cannot take its inputs' masks."""
 
     def out_masked(self, a: dict, in_masked: list[bool]) -> list[bool]:
         keep = self.mask == "pass" and any(in_masked)
@@ -114,8 +130,10 @@ def param(name, shape, a, init_key, reg_key=None, trainable=True, initializer=No
 
 
 def deterministic(layer_def: LayerDef, a: dict) -> bool:
-    """Whether training mode draws no random numbers for these arguments (every dropout rate 0)."""
-    return all(a[k] == 0 for k in layer_def.dropout_args)
+    """Whether training mode draws no random numbers for these arguments (every dropout rate 0,
+    a wrapper's inner layers' included)."""
+    inner = [(LAYERS[x.type], x.args) for x in a.values() if hasattr(x, "type") and hasattr(x, "args")]
+    return all(a[k] == 0 for k in layer_def.dropout_args) and all(deterministic(d, x) for d, x in inner)
 
 
 def norm_axis(axis: int, rank: int, layer: str) -> int:

@@ -26,12 +26,17 @@ def _common(extra=()):
 class _Recurrent(LayerDef):
     gates = 1
     states = 1
+    state_names = ("h",)
     mask = "rnn"
     tolerance = 1e-4
     dropout_args = ("dropout", "recurrent_dropout")
+    call_args = ("initial_state",)
 
     def n_outputs(self, a):
         return 1 + (self.states if a["return_state"] else 0)
+
+    def state_types(self, a):
+        return [(name, TensorType(F, (a["units"],))) for name in self.state_names]
 
     def infer(self, a, ins):
         t = one(ins, self.name)
@@ -84,6 +89,7 @@ class SimpleRNN(_Recurrent):
 class LSTM(_Recurrent):
     name, auto_name = "LSTM", "lstm"
     gates, states = 4, 2  # kernel columns i f c o; states h, c
+    state_names = ("h", "c")
     args = _common((act_arg("recurrent_activation", "sigmoid"),)) + (Arg("unit_forget_bias", Bool(), True),)
     samples = _samples({})
 

@@ -11,10 +11,11 @@ module declares and fills its own table; ``GRADS`` gathers them.
 """
 
 from ..base import merged
-from . import conv, core, merge, normalization, recurrent, simple
+from . import conv, core, merge, normalization, recurrent, simple, wrappers
 from .base import Grads
 from .core import PRE_ACTIVATION
 
-GRADS = merged("NumPy gradient", core.GRADS, merge.GRADS, normalization.GRADS, recurrent.GRADS, conv.GRADS, simple.GRADS)
+GRADS = merged("NumPy gradient", core.GRADS, merge.GRADS, normalization.GRADS, recurrent.GRADS, conv.GRADS, simple.GRADS,
+               wrappers.GRADS)
 
 __all__ = ["GRADS", "PRE_ACTIVATION", "Grads"]

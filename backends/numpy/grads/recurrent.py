@@ -5,6 +5,7 @@ every step's post-activation gates and held states, the mask and the dropout
 masks. Pre-activations are recomputed from those (one GEMM for all input
 projections, one recurrent matmul per step), so any activation works. A
 masked step held its state: its gradient passes straight to the step before.
+What reaches the first step's states is the gradient of a call's ``initial_state``.
 """
 
 from __future__ import annotations
@@ -91,11 +92,10 @@ class _BPTT:
                 state[key] = state[key] + g
         gZ = np.empty_like(Y)
         acc = _Acc(np.zeros_like(U), np.zeros((G,), Y.dtype))
-        zeros = np.zeros((B, u), Y.dtype)
         for t in range(T - 1, -1, -1):
             if gseq is not None:
                 state["h"] = state["h"] + gseq[t]
-            h_prev = H[t - 1] if t else zeros
+            h_prev = H[t - 1] if t else cache["init"][0]
             held = None if mt is None else mt[t][:, None]
             passed = {}
             for key in ("h", "c"):
@@ -121,7 +121,8 @@ class _BPTT:
         gx = gx.reshape(T, B, -1)
         if a["go_backwards"]:
             gx = gx[::-1]
-        return [np.ascontiguousarray(gx.swapaxes(0, 1))], gw
+        g_init = [state["h"], state["c"]][:len(xs) - 1]  # the initial_state inputs, if any
+        return [np.ascontiguousarray(gx.swapaxes(0, 1)), *g_init], gw
 
     def input_bias(self, c):
         return c.w["bias"] if c.a["use_bias"] else None
@@ -146,7 +147,7 @@ class _LSTM(_BPTT):
         a = c.a
         z = zx + _rec(h_prev, U, rd, 4, u)
         i, f, g, o = (y[:, k * u:(k + 1) * u] for k in range(4))
-        c_prev = cache["cells"][t - 1] if t else np.zeros_like(h_prev)
+        c_prev = cache["cells"][t - 1] if t else cache["init"][1]
         c_new = f * c_prev + i * g
         ac = activation(a["activation"])(c_new)
         gh = state["h"]

@@ -27,6 +27,15 @@ def build_model():
     return keras.Model(inputs=[a, b], outputs={"score": score}, name="two_inputs")
 
 
+def _weight_key(layer, variable):
+    """The weights-file key "LAYER/PARAM": the variable's path below its layer's, without a
+    recurrent cell's level (``lstm/lstm_cell/kernel`` -> ``lstm/kernel``; nested layers keep
+    theirs: ``bidirectional/forward_lstm/kernel``)."""
+    below = variable.path[len(layer.path) + 1:].split("/")
+    cells = ("lstm_cell", "gru_cell", "simple_rnn_cell")
+    return "/".join([layer.name] + [part for part in below if part not in cells])
+
+
 def load_weights(model, path):
     """Set every weight of ``model`` from a spec2net weights file (.npz or .safetensors).
 
@@ -37,7 +46,7 @@ def load_weights(model, path):
     pairs, missing = [], []
     for layer in model.layers:
         for variable in layer.weights:
-            key = f"{layer.name}/{variable.name}"
+            key = _weight_key(layer, variable)
             if key not in arrays:
                 missing.append(key)
                 continue
@@ -66,7 +75,7 @@ def save_weights(model, path):
     for layer in model.layers:
         for variable in layer.weights:
             value = keras.ops.convert_to_numpy(variable.value)
-            arrays[f"{layer.name}/{variable.name}"] = np.ascontiguousarray(value, dtype=np.float32)
+            arrays[_weight_key(layer, variable)] = np.ascontiguousarray(value, dtype=np.float32)
     if str(path).endswith(".safetensors"):
         _safetensors().save_file(arrays, str(path))
     else:
