@@ -35,7 +35,7 @@ class KerasHabits:
         belongs), reported with a suggestion; a known function (``l2(0.01)``) is not."""
         if not isinstance(value, (FCall, Sym)) or any(value.name in t for t in REGISTRIES.values()):
             return False
-        self.err(value.span or span, M.UNKNOWN_LAYER, name=value.name, hint=self.callee_hint(value.name))
+        self.err(value.span or span, M.UNKNOWN_LAYER, name=value.name, hint=callee_hint(value.name, self.defs))
         return True
 
     def not_a_layer(self, value, span):
@@ -45,28 +45,9 @@ class KerasHabits:
 
     def unknown_callees(self, expr, env):
         """Report the unknown names called in ``expr`` (an unused `Denes(8)(x)` line), without
-        evaluating it: an explicit stack, as an expression may nest 10,000 deep."""
-        todo = [expr]
-        while todo:
-            e = todo.pop()
-            if isinstance(e, S.Call):
-                f = e.func
-                if isinstance(f, S.Name) and not self.callable_name(f.id, env):
-                    self.err(f.span, M.UNKNOWN_LAYER, name=f.id, hint=self.callee_hint(f.id))
-                todo.append(f)
-                todo.extend(e.args)
-                todo.extend(v for _n, _s, v in e.kwargs)
-            elif isinstance(e, S.Chain):
-                todo.extend(e.stages)
-            elif isinstance(e, (S.ListExpr, S.TupleExpr)):
-                todo.extend(e.items)
-
-    def callable_name(self, name, env) -> bool:
-        return (name in env or name in self.defs or name in KERAS_CALLS or name in LAYERS or name in MERGES
-                or any(name in t for t in REGISTRIES.values()))
-
-    def callee_hint(self, name) -> str:
-        return suggest(name, [*LAYERS, *MERGES, *self.defs, *(n for t in REGISTRIES.values() for n in t)])
+        evaluating it."""
+        for f in unknown_callees([expr], lambda name: name in env or name in self.defs):
+            self.err(f.span, M.UNKNOWN_LAYER, name=f.id, hint=callee_hint(f.id, self.defs))
 
 
 def misspelt_in_uncalled_defs(items, defs: dict, globals_: dict, diags: list) -> None:
@@ -82,13 +63,23 @@ def misspelt_in_uncalled_defs(items, defs: dict, globals_: dict, diags: list) ->
         if d.name in reached:
             continue
         known = {p for p, _, _ in d.params} | {t for s in d.body if isinstance(s, S.Assign) for t, _ in s.targets}
-        for call in _nodes(d.body, S.Call):
-            f = call.func
-            if isinstance(f, S.Name) and not (f.id in known or f.id in globals_ or f.id in defs or f.id in KERAS_CALLS
-                                              or f.id in LAYERS or f.id in MERGES
-                                              or any(f.id in t for t in REGISTRIES.values())):
-                hint = suggest(f.id, [*LAYERS, *MERGES, *defs, *(n for t in REGISTRIES.values() for n in t)])
-                diags.append(diag(f.span, M.UNKNOWN_LAYER, name=f.id, hint=hint))
+        for f in unknown_callees(d.body, lambda name, known=known: name in known or name in globals_ or name in defs):
+            diags.append(diag(f.span, M.UNKNOWN_LAYER, name=f.id, hint=callee_hint(f.id, defs)))
+
+
+def unknown_callees(roots, bound) -> list:
+    """The ``Name`` nodes called under ``roots`` that are no layer, function, def or name ``bound``
+    in the scope (found statically, so for code that is never evaluated)."""
+    return [c.func for c in _nodes(roots, S.Call) if isinstance(c.func, S.Name) and not bound(c.func.id)
+            and not _known(c.func.id)]
+
+
+def callee_hint(name, defs) -> str:
+    return suggest(name, [*LAYERS, *MERGES, *defs, *(n for t in REGISTRIES.values() for n in t)])
+
+
+def _known(name) -> bool:
+    return name in KERAS_CALLS or name in LAYERS or name in MERGES or any(name in t for t in REGISTRIES.values())
 
 
 def _nodes(roots, kind):
