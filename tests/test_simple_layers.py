@@ -222,6 +222,7 @@ REFUSALS = [
     ("SpatialDropout1D(1.0)(s)", "arg-range", "between 0 and 1", "1.0"),
     ("Softmax(axis=0)(s)", "shape", "axis 0 is the batch axis", "s"),
     ("Softmax(axis=[1, -2])(s)", "shape", "axis -2 is given twice", "s"),
+    ("Softmax()(m)", "shape", "Softmax cannot take a masked input", "m"),
     ("PReLU(shared_axes=[0])(s)", "shape", "shared_axes count the per-sample axes from 1 to 2", "s"),
     ("PReLU()(q)", "shape", "needs a known size on axis 1", "q"),
 ]
