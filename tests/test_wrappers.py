@@ -273,6 +273,16 @@ TRAINING = {
     output y = Dense(1, activation=sigmoid)(x)
     compile { optimizer = adam(learning_rate=0.02); loss = binary_crossentropy }
 }""",
+    # unmasked: the torch module's one nn.LSTM / nn.GRU(bidirectional=True) per wrapper, initial states in
+    "bidirectional-fused-with-states": """model m {
+    input x: float32[5, 3]
+    input h: float32[2]
+    s = Dense(4, activation=tanh)(h)
+    q = Dense(4, activation=tanh)(h)
+    x1 = Bidirectional(LSTM(4, return_sequences=true))(x, initial_state=[s, q, q, s])
+    output y = Bidirectional(GRU(2), merge_mode="ave")(x1) -> Dense(2)
+    compile { optimizer = adam(learning_rate=0.02); loss = mse }
+}""",
     "encoder-decoder": """model m {
     input enc: float32[5, 3]
     input dec: float32[4, 3]

@@ -32,10 +32,11 @@ class Recurrent(Emitter):
     def one_bias(self, layer) -> bool:
         return layer.args["use_bias"]
 
-    def module(self, layer, ins):
+    def module(self, layer, ins, bidirectional=False):
         a = layer.args
         bias = "" if a["use_bias"] else ", bias=False"  # torch's default is a bias
-        return f"{self.torch_module}({ins[0].shape[-1]}, {a['units']}{bias}, batch_first=True)"
+        both = ", bidirectional=True" if bidirectional else ""  # Bidirectional's two halves in one module
+        return f"{self.torch_module}({ins[0].shape[-1]}, {a['units']}{bias}, batch_first=True{both})"
 
     def setup(self, layer, mod):
         if not self.one_bias(layer):
@@ -144,12 +145,13 @@ class SimpleRNN(Recurrent):
         a = layer.args
         return not masked and a["recurrent_dropout"] == 0 and a["activation"].name in ("tanh", "relu")
 
-    def module(self, layer, ins):
+    def module(self, layer, ins, bidirectional=False):
         a = layer.args
         # the nonlinearity only matters on the fused path, which takes tanh (torch's default) or relu
         act = ', nonlinearity="relu"' if a["activation"].name == "relu" else ""
         bias = "" if a["use_bias"] else ", bias=False"
-        return f"nn.RNN({ins[0].shape[-1]}, {a['units']}{act}{bias}, batch_first=True)"
+        both = ", bidirectional=True" if bidirectional else ""
+        return f"nn.RNN({ins[0].shape[-1]}, {a['units']}{act}{bias}, batch_first=True{both})"
 
     def step_call(self, c, rdrop):
         act = activation_callable(c.a["activation"], c.imports)

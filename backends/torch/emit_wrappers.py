@@ -70,12 +70,76 @@ class Wrapper(Emitter):
         return EMITTERS[inner.type].initial(inner, dataclasses.replace(param, name=name))
 
 
+def fused_pair(layer: ir.Layer) -> bool:
+    """Whether one ``nn.LSTM``/``nn.GRU``/``nn.RNN(bidirectional=True)`` computes both halves: the
+    backward layer is the forward one run backwards, on the fused path (no masked call, Keras's
+    activations), and without input dropout (Keras draws a mask per direction)."""
+    fwd, bwd = layer.args["layer"], layer.args["backward_layer"]
+    masked = any(n.inputs[0].masked for n in layer.nodes)
+    return (fwd.type == bwd.type and bwd.args == {**fwd.args, "go_backwards": True} and fwd.args["dropout"] == 0
+            and EMITTERS[fwd.type].fused(fwd, masked))
+
+
 @EMITTERS.register("Bidirectional")
 class Bidirectional(Wrapper):
     def parts(self, layer):
         return [("forward_layer", layer.args["layer"]), ("backward_layer", layer.args["backward_layer"])]
 
+    def module(self, layer, ins):
+        if not fused_pair(layer):
+            return super().module(layer, ins)
+        fwd = layer.args["layer"]
+        return EMITTERS[fwd.type].module(fwd, ins, bidirectional=True)
+
+    def setup(self, layer, mod):
+        if not fused_pair(layer):
+            return super().setup(layer, mod)
+        return EMITTERS[layer.args["layer"].type].setup(layer.args["layer"], mod)
+
+    def weights(self, layer):
+        if not fused_pair(layer):
+            return super().weights(layer)
+        # torch's reverse direction holds the backward layer: the same tensors, suffixed _reverse
+        fwd, bwd = layer.args["layer"], layer.args["backward_layer"]
+        back = [Weight(w.param, tuple(t + "_reverse" for t in w.tensors), w.conversion) for w in _prefixed(bwd, None)]
+        return _prefixed(fwd, None) + back
+
     def forward(self, c):
+        return self.fused_lines(c) if fused_pair(c.layer) else self.pair_lines(c)
+
+    def fused_lines(self, c):
+        a, fwd = c.a, c.a["layer"]
+        u, n_states = fwd.args["units"], len(LAYERS[fwd.type].state_types(fwd.args))
+        n_seq = 2 if a["merge_mode"] is None else 1
+        init = c.ins[1:]
+        seq, h_n, c_n = c.temp("both"), c.temp("h_n"), c.temp("c_n")
+        whole = a["merge_mode"] == "concat" and fwd.args["return_sequences"]
+        if whole:  # torch's output is Keras's concatenation, the backward half already in time order
+            seq = c.outs[0]
+        keep_seq, keep_h, keep_c = fwd.args["return_sequences"], fwd.args["return_state"] or not \
+            fwd.args["return_sequences"], fwd.args["return_state"]
+        final = h_n if keep_h else "_"
+        if n_states == 2 and (keep_h or keep_c):
+            final = f"({final}, {c_n if keep_c else '_'})"
+        # torch stacks the directions' states on a leading axis: (forward, backward)
+        h0 = [f"torch.stack([{init[i]}, {init[i + n_states]}])" for i in range(n_states)] if init else []
+        start = "" if not h0 else ", " + (h0[0] if n_states == 1 else f"({', '.join(h0)})")
+        lines = [f"{seq if keep_seq else '_'}, {final} = {c.mod}({c.ins[0]}{start})"]
+        finals = [h_n] + ([c_n] if n_states == 2 else [])
+        states = [f"{s}[{d}]" for d in (0, 1) for s in finals]  # forward h (, c), then backward
+        if fwd.args["return_sequences"]:
+            y, y_rev = f"{seq}[..., :{u}]", f"{seq}[..., {u}:]"  # torch's backward half is in time order
+        else:
+            y, y_rev = f"{h_n}[0]", f"{h_n}[1]"
+        if n_seq == 2:
+            lines += [f"{c.outs[0]} = {y}", f"{c.outs[1]} = {y_rev}"]
+        elif not whole:
+            lines.append(f"{c.outs[0]} = " + MERGE[a["merge_mode"]].format(y=y, r=y_rev))
+        if fwd.args["return_state"]:
+            lines.append(f"{', '.join(c.outs[n_seq:])} = {', '.join(states)}")
+        return lines
+
+    def pair_lines(self, c):
         a, node = c.a, c.node
         (_, fwd), (_, bwd) = self.parts(c.layer)
         states = node.inputs[1:]

@@ -106,8 +106,11 @@ class KerasLayerNorm(nn.Module):
 
 def single_bias(module: nn.Module) -> None:
     """Keras's LSTM, SimpleRNN and GRU (reset_after=False) have one bias where torch's have two:
-    the second, ``bias_hh_l0``, stays zero and out of training."""
+    the second, ``bias_hh_l0``, stays zero and out of training (and ``bias_hh_l0_reverse`` of a
+    bidirectional module, which holds Bidirectional's backward layer)."""
     module.bias_hh_l0.requires_grad_(False).zero_()
+    if getattr(module, "bidirectional", False):
+        module.bias_hh_l0_reverse.requires_grad_(False).zero_()
 
 
 def dropout_noise_shape(x: torch.Tensor, rate: float, noise_shape: tuple, training: bool) -> torch.Tensor:
