@@ -123,7 +123,7 @@ MASKED_X = np.array([[[1, 2], [3, 4], [0, 0], [0, 0]], [[0, 0], [0.5, 1], [2, 0]
                      [[1, 1], [0, 0], [0, 3], [0, 0]], [[0, 0], [0, 0], [0, 0], [0, 0]]], np.float32)
 MASK_CHAINS = {
     "Masking-LSTM": [("Masking", {}), ("LSTM", {"units": 3, "return_sequences": True})],
-    "value-2-GRU": [("Masking", {"mask_value": 2.0}), ("GRU", {"units": 3})],
+    "value-0.1-GRU": [("Masking", {"mask_value": 0.1}), ("GRU", {"units": 3})],
     "through-ReLU-ELU-PReLU": [("Masking", {}), ("ReLU", {"negative_slope": 0.1}), ("ELU", {}),
                                ("PReLU", {}), ("SpatialDropout1D", {"rate": 0.3}), ("LSTM", {"units": 2})],
     "dropped-by-Permute": [("Masking", {}), ("Permute", {"dims": (2, 1)}), ("Permute", {"dims": (2, 1)}),
@@ -137,9 +137,9 @@ def test_masks_through_masking_equal_keras(keras, torch, name, tmp_path):
 
     chain, inputs = MASK_CHAINS[name], [("float32", (4, 2))]
     x = {"x0": MASKED_X.copy()}
-    if name == "value-2-GRU":  # the padding is 2.0 on every feature; a lone 2.0 masks nothing
-        x["x0"][(x["x0"] == 0).all(-1)] = 2.0
-        x["x0"][0, 0, 0] = 2.0
+    if name == "value-0.1-GRU":  # the padding is 0.1 (in float32) on every feature; a lone one masks nothing
+        x["x0"][(x["x0"] == 0).all(-1)] = 0.1
+        x["x0"][0, 0, 0] = 0.1
     net = spec2net.loads(chain_spec(inputs, chain))
     path = tmp_path / "w.npz"
     spec2net.save_weights(path, random_weights(net.ir))
