@@ -117,6 +117,28 @@ def _filled(kind: str, name: str) -> Ref:
     return Ref(kind, name, tuple((a.name, a.default) for a in entry.args))
 
 
+def test_numpy_and_keras_write_every_schedule():
+    """A learning-rate schedule is an optimizer's argument: the NumPy trainer's table, and the
+    Keras module writes ``keras.optimizers.schedules.<keras_name>``."""
+    from spec2net.backends.keras.values import REF_WRITERS
+    from spec2net.backends.numpy.schedules import SCHEDULES
+
+    assert not _missing(registered("schedule"), SCHEDULES)
+    assert "schedule" in REF_WRITERS
+
+
+def test_keras_has_every_schedule(keras):
+    entries = canonical("schedule")
+    assert not [n for n, e in entries.items() if not hasattr(keras.optimizers.schedules, e.keras_name)]
+
+
+def test_torch_runtime_has_every_schedule(torch):
+    """The generated torch module writes ``rt.<keras_name>(...)`` as the optimizer's learning_rate."""
+    from spec2net.runtime import torch as rt
+
+    assert not [n for n, e in canonical("schedule").items() if not hasattr(rt, e.keras_name)]
+
+
 @pytest.mark.parametrize("name", registered("initializer"))
 def test_torch_writes_every_initializer(name):
     """The torch module draws each weight with ``initializer_call``: it must know every initializer."""

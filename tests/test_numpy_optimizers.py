@@ -28,6 +28,12 @@ CASES = [
     ("rmsprop", {"centered": True, "momentum": 0.5}),
     ("adagrad", {"clipvalue": 0.05}),
     ("adagrad", {"initial_accumulator_value": 0.5, "learning_rate": 0.1}),
+    # language 0.2's (weight decay, EMA and schedules: test_optimizers_keras.py)
+    ("adadelta", {"learning_rate": 1.0, "clipnorm": 0.5}),
+    ("adamax", {"beta_1": 0.8}),
+    ("nadam", {"beta_2": 0.9}),
+    ("lion", {"beta_2": 0.5}),
+    ("ftrl", {"l1_regularization_strength": 0.001}),
 ]
 
 

@@ -46,6 +46,14 @@ OPTIMIZERS = {
     "rmsprop": ("RMSprop", {"learning_rate": 0.01}),
     "rmsprop-centered-momentum": ("RMSprop", {"learning_rate": 0.01, "centered": True, "momentum": 0.5}),
     "adagrad": ("Adagrad", {"learning_rate": 0.1, "initial_accumulator_value": 0.2, "epsilon": 1e-5}),
+    # language 0.2 (weight decay, EMA and schedules on every optimizer: tests/test_optimizers_keras.py)
+    "adadelta-clipvalue": ("Adadelta", {"learning_rate": 1.0, "clipvalue": 0.5}),
+    "adamax-global_clipnorm": ("Adamax", {"learning_rate": 0.01, "global_clipnorm": 0.7}),
+    "nadam-weight_decay": ("Nadam", {"learning_rate": 0.01, "weight_decay": 0.1}),
+    "lion-clipnorm": ("Lion", {"learning_rate": 0.01, "clipnorm": 0.5}),
+    "ftrl-l1-l2": ("Ftrl", {"learning_rate": 0.1, "l1_regularization_strength": 0.01,
+                            "l2_regularization_strength": 0.1}),
+    "adam-ema": ("Adam", {"learning_rate": 0.01, "use_ema": True, "ema_momentum": 0.5}),
 }
 
 
@@ -162,7 +170,8 @@ def test_grad_scaler_step(keras, torch, rt):
     assert d <= TOL
 
 
-@pytest.mark.parametrize("name", ["adam-amsgrad-global_clipnorm", "rmsprop-centered-momentum", "adagrad"])
+@pytest.mark.parametrize("name", ["adam-amsgrad-global_clipnorm", "rmsprop-centered-momentum", "adagrad",
+                                  "nadam-weight_decay", "ftrl-l1-l2", "adam-ema"])
 def test_state_dict_round_trip(torch, rt, name):
     """Two steps, the state saved and loaded into a new optimizer, two more: the same weights as
     four steps of one optimizer."""

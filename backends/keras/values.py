@@ -48,6 +48,7 @@ REF_WRITERS = {
     "initializer": _instance("initializers"),
     "regularizer": _instance("regularizers"),
     "optimizer": _instance("optimizers"),
+    "schedule": _instance("optimizers.schedules"),  # keras.optimizers.schedules.CosineDecay(...)
     "loss": _instance("losses"),
     "callback": _instance("callbacks"),  # fit's, in FIT
 }

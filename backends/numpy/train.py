@@ -165,8 +165,10 @@ def fit(model: ir.Model, data: dict, weights: dict, epochs: int = 1, batch_size:
                 callback.epoch_end(logs)
             if run.stop_training:
                 break
+    if epochs > 0:  # Keras's finalize_variable_values: use_ema's averages replace the weights
+        weights = opt.finalize(weights)
     run.weights = weights
-    for c in callbacks:
+    for c in callbacks:  # after finalize, as Keras: restore_best_weights wins over use_ema's averages
         c.on_train_end(run)
     return run.weights, history
 

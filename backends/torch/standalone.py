@@ -11,7 +11,7 @@ from importlib import resources
 
 # the runtime's files in the order they are pasted, each after the files it uses
 FILES = ("data.py", "torch_init.py", "torch_layers.py", "torch_rnn.py", "torch_losses.py", "torch_metrics.py",
-         "torch_optim.py", "torch_weights.py", "callbacks.py", "torch_fit.py")
+         "schedules.py", "torch_optim.py", "torch_optim_extra.py", "torch_weights.py", "callbacks.py", "torch_fit.py")
 
 
 def _dropped(line: str) -> bool:

@@ -16,7 +16,14 @@ from .functions import regularizer_expr
 def _changed(ref: ir.Ref) -> tuple:
     """``ref``'s arguments that differ from the registry's defaults: ((name, source), ...)."""
     defaults = {a.name: a.default for a in REGISTRIES[ref.kind][ref.name].args}
-    return tuple((k, py_literal(v)) for k, v in ref.args if v != defaults[k])
+    return tuple((k, _source(v)) for k, v in ref.args if v != defaults[k])
+
+
+def _source(value):
+    """An argument as source: a learning-rate schedule as the runtime's class (``rt.CosineDecay(...)``)."""
+    if isinstance(value, ir.Ref):
+        return CallExpr(f"rt.{REGISTRIES[value.kind][value.name].keras_name}", _changed(value))
+    return py_literal(value)
 
 
 def _data_spec(model: ir.Model) -> CallExpr:

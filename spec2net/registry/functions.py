@@ -101,21 +101,84 @@ _add("regularizer", "l1", Arg("l1", NONNEG, 0.01), keras="L1")
 _add("regularizer", "l2", Arg("l2", NONNEG, 0.01), keras="L2")
 _add("regularizer", "l1_l2", Arg("l1", NONNEG, 0.0), Arg("l2", NONNEG, 0.0), keras="L1L2")
 
-# -- optimizers ----------------------------------------------------------------
-_CLIP = (Arg("clipnorm", Optional(POS), None), Arg("clipvalue", Optional(POS), None),
-         Arg("global_clipnorm", Optional(POS), None))
-_LR = lambda default: Arg("learning_rate", POS, default, aliases=("lr",))
+# -- learning-rate schedules (keras.optimizers.schedules; steps counted from 0) --------------
+class Rate(ArgType):
+    """An optimizer's ``learning_rate``: a positive number, or a schedule by name or call."""
+
+    kind = "schedule"  # the binder lets a bare name through to ``coerce`` (args._takes_symbols)
+    expected = "a positive number or a learning-rate schedule"
+
+    def coerce(self, v, resolve):
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            try:
+                return POS.coerce(v, resolve)
+            except ArgError as e:
+                raise ArgError(e.code, self.expected) from None
+        ref = resolve("schedule", v)
+        if ref.name == "piecewise_constant_decay" and len(ref.kwargs["values"]) != len(ref.kwargs["boundaries"]) + 1:
+            # Keras's constructor refuses it too; two arguments, so checked once both are bound
+            raise ArgError("arg-range", "a piecewise_constant_decay with one value more than it has boundaries")
+        return ref
+
+
+class Numbers(ArgType):
+    """A non-empty list of numbers (PiecewiseConstantDecay's boundaries and values); with
+    ``keep_ints`` an int stays an int (boundaries count steps: written back as a Keras user
+    writes them), else every item is a float (Keras takes the rates' dtype from the first)."""
+
+    expected = "a list of numbers"
+
+    def __init__(self, keep_ints=False):
+        self.keep_ints = keep_ints
+
+    def coerce(self, v, resolve):
+        if not isinstance(v, (list, tuple)) or not v:
+            raise ArgError("arg-type", self.expected)
+        return tuple(x if self.keep_ints and type(x) is int else Float().coerce(x, resolve) for x in v)
+
+
+_INITIAL = Arg("initial_learning_rate", POS)
+_STEPS = Arg("decay_steps", Int(1))
+for _name, _keras in (("exponential_decay", "ExponentialDecay"), ("inverse_time_decay", "InverseTimeDecay")):
+    _add("schedule", _name, _INITIAL, _STEPS, Arg("decay_rate", NONNEG), Arg("staircase", Bool(), False),
+         keras=_keras)
+_add("schedule", "piecewise_constant_decay", Arg("boundaries", Numbers(keep_ints=True)), Arg("values", Numbers()),
+     keras="PiecewiseConstantDecay")
+_add("schedule", "polynomial_decay", _INITIAL, _STEPS, Arg("end_learning_rate", NONNEG, 0.0001),
+     Arg("power", Float(), 1.0), Arg("cycle", Bool(), False), keras="PolynomialDecay")
+_add("schedule", "cosine_decay", _INITIAL, _STEPS, Arg("alpha", Float(0, 1), 0.0),
+     Arg("warmup_target", Optional(NONNEG), None), Arg("warmup_steps", Int(0), 0), keras="CosineDecay")
+_add("schedule", "cosine_decay_restarts", _INITIAL, Arg("first_decay_steps", Int(1)), Arg("t_mul", POS, 2.0),
+     Arg("m_mul", NONNEG, 1.0), Arg("alpha", Float(0, 1), 0.0), keras="CosineDecayRestarts")
+
+# -- optimizers: each one's own arguments (Keras 3's order), then BaseOptimizer's ---------------
+_BASE = (Arg("weight_decay", Optional(NONNEG), None), Arg("clipnorm", Optional(POS), None),
+         Arg("clipvalue", Optional(POS), None), Arg("global_clipnorm", Optional(POS), None),
+         Arg("use_ema", Bool(), False), Arg("ema_momentum", Float(0, 1), 0.99))
+_LR = lambda default: Arg("learning_rate", Rate(), default, aliases=("lr",))
 _EPS = Arg("epsilon", POS, 1e-7)
-_BETAS = (Arg("beta_1", Float(0, 1, hi_open=True), 0.9), Arg("beta_2", Float(0, 1, hi_open=True), 0.999))
-_add("optimizer", "sgd", _LR(0.01), Arg("momentum", Float(0, 1), 0.0), Arg("nesterov", Bool(), False), *_CLIP,
+_BETA = lambda name, default: Arg(name, Float(0, 1, hi_open=True), default)
+_BETAS = (_BETA("beta_1", 0.9), _BETA("beta_2", 0.999))
+_add("optimizer", "sgd", _LR(0.01), Arg("momentum", Float(0, 1), 0.0), Arg("nesterov", Bool(), False), *_BASE,
      keras="SGD")
-_add("optimizer", "adam", _LR(0.001), *_BETAS, _EPS, Arg("amsgrad", Bool(), False), *_CLIP, keras="Adam")
+_add("optimizer", "adam", _LR(0.001), *_BETAS, _EPS, Arg("amsgrad", Bool(), False), *_BASE, keras="Adam")
+# AdamW: weight_decay second and 0.004, as in Keras's signature
 _add("optimizer", "adamw", _LR(0.001), Arg("weight_decay", NONNEG, 0.004), *_BETAS, _EPS,
-     Arg("amsgrad", Bool(), False), *_CLIP, keras="AdamW")
+     Arg("amsgrad", Bool(), False), *_BASE[1:], keras="AdamW")
 _add("optimizer", "rmsprop", _LR(0.001), Arg("rho", Float(0, 1), 0.9), Arg("momentum", Float(0, 1), 0.0), _EPS,
-     Arg("centered", Bool(), False), *_CLIP, keras="RMSprop")
-_add("optimizer", "adagrad", _LR(0.001), Arg("initial_accumulator_value", NONNEG, 0.1), _EPS, *_CLIP,
+     Arg("centered", Bool(), False), *_BASE, keras="RMSprop")
+_add("optimizer", "adagrad", _LR(0.001), Arg("initial_accumulator_value", NONNEG, 0.1), _EPS, *_BASE,
      keras="Adagrad")
+_add("optimizer", "adadelta", _LR(0.001), Arg("rho", Float(0, 1), 0.95), _EPS, *_BASE, keras="Adadelta")
+_add("optimizer", "adamax", _LR(0.001), *_BETAS, _EPS, *_BASE, keras="Adamax")
+_add("optimizer", "nadam", _LR(0.001), *_BETAS, _EPS, *_BASE, keras="Nadam")
+# Lion: beta_1 in (0, 1] (Keras refuses 0: the optimizer would be SignSGD)
+_add("optimizer", "lion", _LR(0.001), Arg("beta_1", Float(0, 1, lo_open=True), 0.9), _BETA("beta_2", 0.99),
+     *_BASE, keras="Lion")
+_add("optimizer", "ftrl", _LR(0.001), Arg("learning_rate_power", Float(hi=0), -0.5),
+     Arg("initial_accumulator_value", NONNEG, 0.1), Arg("l1_regularization_strength", NONNEG, 0.0),
+     Arg("l2_regularization_strength", NONNEG, 0.0), Arg("l2_shrinkage_regularization_strength", NONNEG, 0.0),
+     Arg("beta", Float(), 0.0), *_BASE, keras="Ftrl")
 
 # -- losses ----------------------------------------------------------------------
 _LOGITS = Arg("from_logits", Bool(), False)

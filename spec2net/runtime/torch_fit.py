@@ -194,7 +194,9 @@ def fit_model(model: nn.Module, task: Training, x, y, epochs: int = 1, batch_siz
             history.setdefault(key, []).append(value)
         if run.stop_training:
             break
-    for c in callbacks:
+    if epochs > 0 and hasattr(optimizer, "finalize_variable_values"):  # Keras's: use_ema's averages
+        optimizer.finalize_variable_values()
+    for c in callbacks:  # after finalize, as Keras: restore_best_weights wins over the averages
         c.on_train_end(run)
     return history
 

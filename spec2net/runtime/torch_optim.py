@@ -13,12 +13,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import torch
+
+
+def f32_power(base: float, t: float) -> np.float32:
+    """``base ** t`` in float32 as Keras's tensors compute it. float64 would move ``1 - 0.999**t``
+    by 1e-5 of itself (1e-6 on a weight at lr=0.1), and torch's own pow multiplies out small
+    integer powers, which rounds otherwise than TensorFlow's pow (and NumPy's)."""
+    return np.float32(base) ** np.float32(t)
+
+
+def bias_corrected(lr: float, b1: float, b2: float, t: float) -> float:
+    """Adam's step size ``lr * sqrt(1 - b2**t) / (1 - b1**t)``, in float32 as Keras computes it."""
+    one = np.float32(1)
+    return float(np.float32(lr) * np.sqrt(one - f32_power(b2, t)) / (one - f32_power(b1, t)))
 
 
 class KerasOptimizer(torch.optim.Optimizer):
     """Keras 3's step (optimizers/base_optimizer.py): clip the gradients, apply the weight decay
-    ``w -= w * weight_decay * lr``, then the update rule of the subclass.
+    ``w -= w * weight_decay * lr``, then the update rule of the subclass, then with ``use_ema``
+    the moving averages (``finalize_variable_values()`` writes them into the parameters).
 
     ``params`` is what torch's optimizers take (tensors or param groups), or one list of tensors
     per Keras variable (``[[gru.bias_ih_l0, gru.bias_hh_l0], [dense.weight]]``): ``clipnorm``
@@ -27,7 +42,10 @@ class KerasOptimizer(torch.optim.Optimizer):
     """
 
     def __init__(self, params: Iterable, defaults: dict, clipnorm: float | None = None,
-                 clipvalue: float | None = None, global_clipnorm: float | None = None):
+                 clipvalue: float | None = None, global_clipnorm: float | None = None,
+                 use_ema: bool = False, ema_momentum: float = 0.99):
+        if not 0 <= ema_momentum <= 1:
+            raise ValueError(f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum}")
         clipping = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
         if sum(v is not None for v in clipping.values()) > 1:
             given = ", ".join(f"{k}={v}" for k, v in clipping.items() if v is not None)
@@ -39,6 +57,10 @@ class KerasOptimizer(torch.optim.Optimizer):
         else:
             self.variables = None  # every tensor its own Keras variable
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        # use_ema: a moving average of every parameter, which finalize_variable_values() writes
+        # into the parameters (Keras's fit calls it at its end)
+        self.use_ema, self.ema_momentum = use_ema, ema_momentum
+        self.rows: dict = {}  # tensor -> its clipped Embedding (ids, rows) in this step, where recorded
         # a learning-rate schedule (a callable of the step, as Keras's LearningRateSchedule) sets
         # each group's lr before every step, as Keras evaluates optimizer.learning_rate
         self.schedule = defaults["lr"] if callable(defaults["lr"]) else None
@@ -65,12 +87,14 @@ class KerasOptimizer(torch.optim.Optimizer):
         if self.schedule is not None:
             for group in self.param_groups:
                 group["lr"] = float(self.schedule(self.iterations))
+        first = self.iterations == 0
         params = self._params()
         grads, squares = self._gradients(params)
         scales = self._clip_scales(params, squares)
         if scales is not None:
             grads = {p: grads[p] * scales[p] for p in params}
             squares = {p: squares[p] * (scales[p] * scales[p]) for p in params}
+            self.rows = {p: (ids, r * scales[p]) for p, (ids, r) in self.rows.items()}
         for group in self.param_groups:
             lr, decay = group["lr"], group.get("weight_decay")
             for p in group["params"]:
@@ -82,7 +106,25 @@ class KerasOptimizer(torch.optim.Optimizer):
                     p.sub_(p * decay * lr)
                 state["step"] += 1
                 self.update(p, grads[p], squares[p], state, group)
+        if self.use_ema:
+            self._average(params, first)
         return loss
+
+    def _average(self, params: list, first: bool) -> None:
+        # Keras's momentum is 0 on the first step: the average starts as a copy of the weights
+        momentum = 0.0 if first else self.ema_momentum
+        for p in params:
+            average = self.state[p].setdefault("ema", torch.zeros_like(p))
+            average.copy_(momentum * average + (1 - momentum) * p)
+
+    @torch.no_grad()
+    def finalize_variable_values(self) -> None:
+        """Keras's ``finalize_variable_values``, which ``fit`` calls at its end: with ``use_ema``,
+        each parameter takes its moving average; otherwise nothing."""
+        if self.use_ema:
+            for p in self._params():
+                if "ema" in self.state[p]:
+                    p.copy_(self.state[p]["ema"])
 
     def init_state(self, p: torch.Tensor, state: dict, group: dict) -> None:
         """Create the slots of one tensor (Keras's ``build``)."""
@@ -100,7 +142,7 @@ class KerasOptimizer(torch.optim.Optimizer):
         An Embedding's gradient recorded as rows (``keep_rows``) is clipped and squared one
         lookup at a time before the rows are summed, as Keras's optimizers treat IndexedSlices.
         """
-        grads, squares = {}, {}
+        grads, squares, self.rows = {}, {}, {}
         clip = (lambda t: t.clamp(-self.clipvalue, self.clipvalue)) if self.clipvalue else (lambda t: t)
         for p in params:
             rows = p.__dict__.pop("lookup_rows", None)
@@ -110,7 +152,7 @@ class KerasOptimizer(torch.optim.Optimizer):
                 continue
             ids, r = torch.cat([i for i, _ in rows]), torch.cat([r for _, r in rows])
             r = clip(r * _unscaled(p, ids, r))
-            grads[p] = torch.zeros_like(p).index_add_(0, ids, r)
+            grads[p], self.rows[p] = torch.zeros_like(p).index_add_(0, ids, r), (ids, r)
             squares[p] = torch.zeros_like(p).index_add_(0, ids, r.square())
         return grads, squares
 
@@ -180,13 +222,14 @@ class Adam(KerasOptimizer):
 
     def update(self, p, g, g2, state, group):
         t, b1, b2 = float(state["step"]), group["beta_1"], group["beta_2"]
-        alpha = group["lr"] * (1 - b2**t) ** 0.5 / (1 - b1**t)
+        alpha = bias_corrected(group["lr"], b1, b2, t)
         m, v = state["m"], state["v"]
-        m.lerp_(g, 1 - b1)  # m + (g - m) * (1 - beta_1), Keras's form
-        v.lerp_(g2, 1 - b2)
+        # Keras's forms and order of operations (lerp_ and addcdiv_ round otherwise: 1e-6 at lr=0.1)
+        m.add_((g - m) * (1 - b1))
+        v.add_((g2 - v) * (1 - b2))
         if group["amsgrad"]:
             v = torch.maximum(state["v_hat"], v, out=state["v_hat"])
-        p.addcdiv_(m, v.sqrt().add_(group["epsilon"]), value=-alpha)
+        p.sub_((m * alpha) / (v.sqrt() + group["epsilon"]))
 
 
 class AdamW(Adam):
