@@ -192,8 +192,14 @@ def check_fit(section, b, env, model: ir.Model | None = None) -> dict | None:
         written = value if isinstance(value, list) else [value]
         callbacks = tuple(_ref(b, "callback", w, span) for w in written)
         for ref, w in zip(callbacks, written):  # each one that resolved, against the model
-            if ref is not ERR and model is not None and model.compile is not None:
-                callbacks = callbacks if _callback_fits(b, model, ref, w, span) else (ERR,)
+            if ref is ERR:
+                continue
+            if model is not None and model.compile is not None and not _callback_fits(b, model, ref, w, span):
+                callbacks = (ERR,)
+            elif bound is not ERR and not bound["validation_split"] and ref.kwargs.get("monitor", "")[:4] == "val_":
+                # Keras's default monitor is val_loss: without validation the callback never acts
+                b.err(getattr(w, "span", None) or span, M.MONITOR_NO_VALIDATION, callback=ref.name,
+                      name=ref.kwargs["monitor"])
     if bound is ERR or ERR in callbacks:
         return None
     return {**bound, "callbacks": callbacks}

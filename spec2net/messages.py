@@ -238,6 +238,9 @@ MONITOR_MODE = _m("compile", "{callback} cannot tell whether '{name}' should fal
                              "ValueError at the first epoch's end): write mode=min or mode=max")
 PLATEAU_SCHEDULE = _m("compile", "reduce_lr_on_plateau sets the learning rate, but the optimizer's is a "
                                  "schedule (Keras refuses to set it); give the optimizer a number")
+MONITOR_NO_VALIDATION = _m("compile", "{callback} monitors '{name}', but `fit` has no validation_split: it "
+                                      "does nothing unless validation data is given at run time (Keras "
+                                      "warns at every epoch)", "warning")
 
 # -- resources (spec2net.budget) ----------------------------------------------------------------------
 MEMORY = _m("memory", "{task} of model '{model}' would need about {total} ({parts}), over the {budget} memory "
