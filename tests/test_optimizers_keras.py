@@ -283,8 +283,8 @@ def fit_runs():
             net = spec2net.loads(FIT_CASES[case])
             start = init_weights(net.ir, seed=5)
             data = _data(net.ir, np.random.default_rng(7))
-            ours, _ = fit(net.ir, data, start, epochs=2, batch_size=8, shuffle=False)
-            runs[case] = net, start, data, ours
+            ours, history = fit(net.ir, data, start, epochs=2, batch_size=8, shuffle=False)
+            runs[case] = net, start, data, ours, history
         return runs[case]
 
     return run
@@ -303,14 +303,35 @@ def _compare(ours, theirs, start, what):
 def test_two_epochs_match_keras_fit(keras, fit_runs, case, tmp_path):
     from test_numpy_training import keras_fit
 
-    net, start, data, ours = fit_runs(case)
-    theirs, _ = keras_fit(keras, net, start, data, tmp_path)
+    net, start, data, ours, history = fit_runs(case)
+    theirs, khist = keras_fit(keras, net, start, data, tmp_path)
     _compare(ours, theirs, start, "keras")
+    # with use_ema the epochs' losses are the raw weights': the averages arrive only at the end
+    np.testing.assert_allclose(history["loss"], khist["loss"], atol=1e-5, rtol=0)
+
+
+def test_ema_validation_uses_the_raw_weights_as_keras(keras, tmp_path):
+    """validation_split with use_ema: each epoch's val_loss is the raw weights' (as Keras's), the
+    finalized weights are the averages."""
+    from spec2net.backends.numpy import init_weights
+    from spec2net.backends.numpy.train import fit
+    from test_numpy_training import _data, keras_fit
+
+    import spec2net
+
+    net = spec2net.loads(FIT_CASES["sgd-ema-exponential-layernorm"])
+    start = init_weights(net.ir, seed=5)
+    data = _data(net.ir, np.random.default_rng(7), n=40)
+    ours, history = fit(net.ir, data, start, epochs=3, batch_size=8, shuffle=False, validation_split=0.2)
+    theirs, khist = keras_fit(keras, net, start, data, tmp_path, epochs=3, validation_split=0.2)
+    _compare(ours, theirs, start, "keras")
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(history[key], khist[key], atol=1e-5, rtol=0, err_msg=key)
 
 
 @pytest.mark.parametrize("case", list(FIT_CASES))
 def test_two_epochs_match_the_generated_torch_fit(torch, fit_runs, case, tmp_path):
     from test_numpy_training import torch_fit
 
-    net, start, data, ours = fit_runs(case)
+    net, start, data, ours, _ = fit_runs(case)
     _compare(ours, torch_fit(torch, net, start, data, tmp_path), start, "torch")
