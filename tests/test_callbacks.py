@@ -30,7 +30,10 @@ CASES = {
     "reduce_lr cooldown, min_lr": "[reduce_lr_on_plateau(factor=0.5, patience=1, cooldown=1, min_lr=0.02)]",
     "reduce_lr then early stop": "[reduce_lr_on_plateau(factor=0.2, patience=1), "
                                  "early_stopping(patience=3, restore_best_weights=true)]",
+    "restore over use_ema's averages": "[early_stopping(patience=2, restore_best_weights=true)]",
 }
+# the optimizer's arguments where a case needs more than its learning rate
+OPTIMIZER = {"restore over use_ema's averages": "0.1, use_ema=true, ema_momentum=0.5"}
 DIFFS = DiffTable()
 
 
@@ -59,7 +62,7 @@ def _three_ways(callbacks: str, lr="0.1"):
 
 @pytest.fixture(scope="module")
 def trained(keras, torch):
-    return {case: _three_ways(callbacks) for case, callbacks in CASES.items()}
+    return {case: _three_ways(callbacks, OPTIMIZER.get(case, "0.1")) for case, callbacks in CASES.items()}
 
 
 def test_the_curve_falls_then_rises(trained):
