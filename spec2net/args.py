@@ -124,7 +124,7 @@ class Binder:
         bound = self.bind(f"{kind} '{entry.name}'", entry.args, pos, kw, v.span or span)
         if bound is ERR:
             raise Reported
-        return ir.Ref(kind, entry.name, tuple(bound.items()))
+        return ir.Ref(kind, entry.name, tuple(bound.items()), "" if v.name == entry.name else v.name)
 
 
 def _has_err(v) -> bool:

@@ -34,10 +34,17 @@ class Ref:
     kind: str
     name: str
     args: tuple = ()  # ((arg, value), ...) in registry order
+    # the alias the spec wrote (`acc` for accuracy), "" for the name itself: not part of the value
+    spelling: str = field(default="", compare=False, repr=False)
 
     @property
     def kwargs(self) -> dict:
         return dict(self.args)
+
+    @property
+    def written(self) -> str:
+        """The name as the spec wrote it, which Keras's history keys keep (``metrics = [acc]`` logs ``acc``)."""
+        return self.spelling or self.name
 
     def __str__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self.args)

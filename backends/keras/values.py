@@ -33,12 +33,13 @@ METRIC_CLASSES = {"top_k_categorical_accuracy": "TopKCategoricalAccuracy",
 def _metric(ref: Ref):
     """A string (Keras picks the accuracy that fits the loss, as model.compile does), or Keras's class
     where an argument is off its default: ``keras.metrics.TopKCategoricalAccuracy(k=3, name=...)``.
-    The name is written: an unnamed AUC() is "auc_1" after another AUC in the session."""
+    The name is written: an unnamed AUC() is "auc_1" after another AUC in the session. An alias is
+    written as the spec spells it (``"acc"``, ``"mae"``), so Keras's history key is the spec's."""
     defaults = {a.name: a.default for a in REGISTRIES[ref.kind][ref.name].args}
     if all(is_default(v, defaults[k]) for k, v in ref.args):
-        return _string(ref)
+        return py_literal(ref.spelling) if ref.spelling else _string(ref)
     args = tuple((k, value_source(v)) for k, v in ref.args if not is_default(v, defaults[k]))
-    return CallExpr(f"keras.metrics.{METRIC_CLASSES[ref.name]}", args + (("name", py_literal(ref.name)),))
+    return CallExpr(f"keras.metrics.{METRIC_CLASSES[ref.name]}", args + (("name", py_literal(ref.written)),))
 
 
 # kind -> how a Ref of that kind is written

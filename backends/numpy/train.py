@@ -75,7 +75,7 @@ class _Epoch:
             self.parts[name].update(value)
         for out in self.model.outputs:
             for ref in self.model.compile.metrics[out.name]:
-                key = f"{out.name}_{ref.name}" if multi else ref.name
+                key = f"{out.name}_{ref.written}" if multi else ref.written  # Keras keeps the spelling
                 # Keras's MeanMetricWrapper weights the values by the output's mask: masked steps do not count
                 self.metrics.setdefault(key, tracker(ref)).update(targets[out.name], preds[out.name],
                                                                   masks.get(out.name))

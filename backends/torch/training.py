@@ -40,12 +40,13 @@ def _data_spec(model: ir.Model) -> CallExpr:
 
 def _metric(ref: ir.Ref):
     """A metric as the runtime's tracker takes it: its name, or (history key, name, {changed
-    arguments}) where it has arguments off Keras's defaults."""
+    arguments}) where the spec spells it otherwise (``acc``: Keras's key keeps the spelling) or
+    changes an argument off Keras's defaults."""
     changed = _changed(ref)
-    if not changed:
+    if not changed and not ref.spelling:
         return py_literal(ref.name)
     args = Seq("{", "}", tuple((py_literal(k), v) for k, v in changed))
-    return Seq("(", ")", (py_literal(ref.name), py_literal(ref.name), args))
+    return Seq("(", ")", (py_literal(ref.written), py_literal(ref.name), args))
 
 
 def _metrics(c: ir.Compile) -> tuple:

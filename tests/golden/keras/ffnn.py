@@ -105,7 +105,7 @@ def compile_model(model):
     model.compile(
         optimizer=keras.optimizers.Adam(),
         loss={"y": keras.losses.MeanSquaredError()},
-        metrics={"y": ["mean_absolute_error"]},
+        metrics={"y": ["mae"]},
     )
     return model
 

@@ -106,7 +106,7 @@ def compile_model(model):
     model.compile(
         optimizer=keras.optimizers.Adagrad(learning_rate=0.05),
         loss={"y": keras.losses.SparseCategoricalCrossentropy()},
-        metrics={"y": ["accuracy"]},
+        metrics={"y": ["acc"]},
     )
     return model
 

@@ -105,7 +105,7 @@ def compile_model(model):
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=0.01),
         loss={"output": keras.losses.MeanSquaredError()},
-        metrics={"output": ["mean_absolute_error"]},
+        metrics={"output": ["mae"]},
     )
     return model
 

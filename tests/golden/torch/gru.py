@@ -87,7 +87,7 @@ TRAINING = rt.Training(
     input_dtypes=(torch.float32,),
     target_dtypes=(torch.int64,),
     losses=((rt.sparse_categorical_crossentropy, {}, 1.0),),
-    metrics=("accuracy",),
+    metrics=(("acc", "accuracy", {}),),
     optimizer=make_optimizer,
     data=rt.DataSpec(
         (rt.InputSpec("seq", "float32", (None, 8)),),
