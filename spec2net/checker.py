@@ -38,10 +38,11 @@ def check_file(tree: S.File, file: str, defines: dict, diags: list) -> dict[str,
                 diags.append(diag(item.name_span, M.MODEL_NAME, name=item.name))
             models[item.name] = item
     globals_ = _lets(lets, defines, defs, file, diags)
-    recursive = _recursion(defs, diags)
+    calls = {name: sorted(_called_names(d) & defs.keys()) for name, d in defs.items()}  # def -> defs it names
+    recursive = _recursion(defs, calls, diags)
     for d in defs.values():
         _dead_code(d, diags)
-    misspelt_in_uncalled_defs(tree.items, defs, globals_, diags)
+    misspelt_in_uncalled_defs(tree.items, defs, calls, globals_, diags)
     if not models:
         diags.append(diag(Span(file, 1, 1), M.EMPTY))
     out = {}
@@ -102,9 +103,8 @@ def _representable(v) -> bool:
     return True
 
 
-def _recursion(defs: dict, diags: list) -> set:
+def _recursion(defs: dict, calls: dict, diags: list) -> set:
     """Defs that call themselves, directly or through others (found statically, used or not)."""
-    calls = {name: sorted(_called_names(d) & defs.keys()) for name, d in defs.items()}
     found = cycles(calls)
     for name, path in found.items():
         diags.append(diag(defs[name].span, M.RECURSION, name=name, path=path))
