@@ -209,7 +209,7 @@ def history_keys(model: ir.Model) -> list[str]:
     """The training history's keys, as Keras names them (without the ``val_`` twins)."""
     multi = len(model.outputs) > 1
     keys = ["loss"] + ([f"{o.name}_loss" for o in model.outputs] if multi else [])
-    return keys + [f"{name}_{m.name}" if multi else m.name for name, ms in model.compile.metrics.items()
+    return keys + [f"{name}_{m.written}" if multi else m.written for name, ms in model.compile.metrics.items()
                    for m in ms]
 
 
@@ -221,9 +221,27 @@ def monitor_direction(model: ir.Model, ref: ir.Ref) -> str | None:
         return mode
     if name == "loss":
         return "min"
-    if len(model.outputs) > 1 or name not in history_keys(model):
+    # one output: its metrics' keys are their names as written (`mae`); Keras's metric knows its direction
+    metric = next((m for m in model.compile.metrics[model.outputs[0].name] if m.written == name), None)
+    if len(model.outputs) > 1 or metric is None:
         return None
-    return "min" if name in FALLING_METRICS else "max"
+    return "min" if metric.name in FALLING_METRICS else "max"
+
+
+def _respelt(model: ir.Model, monitor: str) -> str:
+    """A hint where ``monitor`` names a logged metric by another of its names (``mean_squared_error``
+    for ``mse``): Keras's key keeps the spelling the spec gives."""
+    prefix = "val_" if monitor.startswith("val_") else ""
+    bare = monitor.removeprefix(prefix)
+    multi = len(model.outputs) > 1
+    for out, metrics in model.compile.metrics.items():
+        for m in metrics:
+            entry = REGISTRIES["metric"][m.name]
+            for name in (entry.name, *entry.aliases):
+                if bare == (f"{out}_{name}" if multi else name):
+                    key = f"{out}_{m.written}" if multi else m.written
+                    return f"; the history logs it as '{prefix}{key}', as the spec spells the metric"
+    return ""
 
 
 def _callback_fits(b, model: ir.Model, ref: ir.Ref, written, span) -> bool:
@@ -238,7 +256,7 @@ def _callback_fits(b, model: ir.Model, ref: ir.Ref, written, span) -> bool:
         if monitor.removeprefix("val_") not in keys:
             known = keys + [f"val_{k}" for k in keys]
             b.err(where("monitor"), M.MONITOR_UNKNOWN, callback=ref.name, name=monitor,
-                  hint=suggest(monitor, known), keys=", ".join(known))
+                  hint=_respelt(model, monitor) or suggest(monitor, known), keys=", ".join(known))
             return False
         if monitor_direction(model, ref) is None:
             b.err(where("mode"), M.MONITOR_MODE, callback=ref.name, name=monitor)
