@@ -324,6 +324,8 @@ REFUSALS = [
     ("Bidirectional(LSTM(2), merge_mode=\"max\")(s)", "arg-range", "\"concat\" or \"sum\"", "\"max\""),
     ("Bidirectional(s)(s)", "arg-type", "a recurrent layer written inline", "s)"),
     ("TimeDistributed(Dense(2))(h)", "shape", "needs an input of steps", "h"),
+    ("TimeDistributed(Softmax())(Masking()(s))", "shape", "Softmax cannot take a masked input", "Masking"),
+    ("TimeDistributed(BatchNormalization())(s)", "arg-type", "cannot wrap BatchNormalization", "TimeDistributed"),
 ]
 
 

@@ -226,6 +226,11 @@ class TimeDistributed(Wrapper):
         # than one axis, which later layers then misread: refused
         if any(in_masked) and len(ins[0].shape) >= 3:
             raise ShapeError(M.TIME_DISTRIBUTED_MASK, shape=ins[0])
+        if any(in_masked):
+            # Keras hands each step's mask to a layer whose call takes one: Softmax refuses it here
+            defn, la = _inner(a["layer"])
+            defn.check_masked(la, self.inner_inputs(a, ins), [True])
+            defn.out_masked(la, [True])
 
     def out_masked(self, a, in_masked):
         return [any(in_masked)]
