@@ -349,3 +349,19 @@ def test_a_wrapped_layer_is_not_applied_on_its_own():
         spec2net.loads(spec)
     (d,) = [d for d in info.value.diagnostics if d.severity == "error"]
     assert "wrapped by 'bidirectional'" in d.message and (d.span.line, d.span.col) == (5, 32)
+
+
+def test_memory_estimate_counts_both_directions():
+    """The budget sees a Bidirectional as its two recurrent layers: weights, outputs and the
+    per-step gates and states that backprop through time keeps, for each direction."""
+    from spec2net.budget import costs
+
+    both = spec2net.loads("model m { input x: float32[5, 3]; output y = Bidirectional(LSTM(4, "
+                          "return_sequences=true))(x) }").ir
+    apart = spec2net.loads("model m {\n input x: float32[5, 3]\n a = LSTM(4, return_sequences=true)(x)\n"
+                           " b = LSTM(4, return_sequences=true, go_backwards=true)(x)\n"
+                           " output y = concatenate([a, b])\n}").ir
+    for task in ("init", "run", "train"):
+        (bi,) = costs(both, task, batch=8, fill=1)
+        lstms = [c for c in costs(apart, task, batch=8, fill=1) if c.layer.type == "LSTM"]
+        assert bi.total == sum(c.total for c in lstms) > 0, task
