@@ -241,7 +241,7 @@ class ModelBuilder(Statements, Arithmetic, KerasHabits):
         if ERR in tensors:
             return ERR
         types = [t.type for t in tensors]
-        if not defn.int_inputs and any(not t.is_float for t in types):
+        if not defn.takes_ints(layer.args) and any(not t.is_float for t in types):
             bad = next(t for t in types if not t.is_float)
             return self.err(vspan, M.NEEDS_FLOAT, layer=defn.name, dtype=bad.dtype)
         try:

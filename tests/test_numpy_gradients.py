@@ -100,7 +100,7 @@ def _inputs(model, rng, batch=4):
         else:
             ids = rng.integers(1, 6, size=shape)
             ids[:, :2] = 0  # leading padding: masked steps at the start
-            ids[1, :] = rng.integers(1, 6, size=shape[1])  # one unpadded row
+            ids[1] = rng.integers(1, 6, size=shape[1:])  # one unpadded row
             inputs[t.input_name] = ids.astype(np.int32)
     return inputs
 

@@ -45,6 +45,10 @@ class LayerDef:
     def n_outputs(self, a: dict) -> int:
         return 1
 
+    def takes_ints(self, a: dict) -> bool:
+        """Whether integer tensors may come in (``int_inputs``; a wrapper asks its layer)."""
+        return self.int_inputs
+
     def adopt(self, a: dict, name: str) -> dict:
         """A wrapper's arguments once its ``layer_args`` hold ``ir.Layer``s: those named and copied
         as Keras does (Bidirectional's ``forward_lstm``); a ShapeError for a layer it cannot wrap."""

@@ -196,7 +196,7 @@ class TimeDistributed(Wrapper):
         ("Conv1D", (("filters", 2), ("kernel_size", 2)), (3, 5, 2)),
         ("LayerNormalization", (), (4, 3)),
         ("Flatten", (), (3, 2, 2)),
-    ))
+    )) + (({"layer": Inner("Embedding", (("input_dim", 10), ("output_dim", 3)))}, [("int32", (4, 2))]),)
 
     def adopt(self, a, name):
         self.check_inner(a)
@@ -209,6 +209,9 @@ class TimeDistributed(Wrapper):
         if defn.name == "BatchNormalization":
             # Keras calls the layer once per step: per-step batch statistics, T updates of the moving ones
             raise ShapeError(M.TIME_DISTRIBUTED_BN)
+
+    def takes_ints(self, a):
+        return _inner(a["layer"])[0].takes_ints(a["layer"].args)  # TimeDistributed(Embedding(...))
 
     def inner_inputs(self, a, ins):
         t = ins[0]
