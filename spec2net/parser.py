@@ -22,6 +22,11 @@ from .values import ERR
 PYTHON_LITERALS = {"True": "true", "False": "false", "None": "none (or ? for a dimension known only at run time)"}
 
 
+# Binary operators by precedence, Python's; unary minus (NEG) binds below ** and above the rest.
+PRECEDENCE = {"PLUS": 1, "MINUS": 1, "STAR": 2, "SLASH": 2, "DSLASH": 2, "PERCENT": 2, "POW": 4}
+NEG = 3
+
+
 def _span_of(file: str, first, last=None) -> Span:
     a = first.span if isinstance(first, S.Node) else _tok_span(file, first)
     if last is None or last is first:
@@ -59,9 +64,33 @@ class _Build(Transformer):
         self.last_number = (c[0], const, before)  # for neg(): `-5` stays one literal
         return const
 
-    def binop(self, c):
-        left, op, right = c
-        return S.BinOp(self._s(left, right), str(op), left, right, _tok_span(self.file, op))
+    def arith(self, c):
+        """Operands and operator tokens in a flat run -> BinOp/Neg nodes by Python's precedence
+        (shunting-yard, with explicit stacks: a run may be 20,000 long)."""
+        out, ops, operand_next = [], [], True  # ops: (precedence, token); a minus before an operand is unary
+        for x in c:
+            if not isinstance(x, Token):
+                out.append(x)
+                operand_next = False
+            elif operand_next:
+                ops.append((NEG, x))
+            else:
+                p = PRECEDENCE[x.type]
+                while ops and (ops[-1][0] > p or (ops[-1][0] == p and x.type != "POW")):
+                    self._reduce(out, ops.pop())
+                ops.append((p, x))
+                operand_next = True
+        while ops:
+            self._reduce(out, ops.pop())
+        return out[0]
+
+    def _reduce(self, out, op):
+        precedence, tok = op
+        if precedence == NEG:
+            out.append(self.neg([tok, out.pop()]))
+        else:
+            right, left = out.pop(), out.pop()
+            out.append(S.BinOp(self._s(left, right), str(tok), left, right, _tok_span(self.file, tok)))
 
     def neg(self, c):
         minus, operand = c
