@@ -43,7 +43,7 @@ class _Build(Transformer):
     """Callbacks run at each LALR reduction; ``self.file`` names the source."""
 
     file = "<spec>"
-    last_number = (None, None, 0)  # the last number literal read: (token, Const, len(problems) before it)
+    numbers: dict  # id(Const) -> (token, its literal error or None), for neg(): `-5` stays one literal
     problems: list  # errors in literals, found while parsing; they do not stop the parse
     postlex: SepPostLex  # the last tokens read, for the spans of keyword literals
 
@@ -61,7 +61,9 @@ class _Build(Transformer):
     def number(self, c):
         before = len(self.problems)
         const = S.Const(_tok_span(self.file, c[0]), self._literal(literals.number, c[0]))
-        self.last_number = (c[0], const, before)  # for neg(): `-5` stays one literal
+        if len(self.numbers) > 4096:  # a minus comes within its run of arithmetic: only recent ones matter
+            self.numbers.clear()
+        self.numbers[id(const)] = (c[0], self.problems[-1] if len(self.problems) > before else None)
         return const
 
     def arith(self, c):
@@ -95,11 +97,12 @@ class _Build(Transformer):
     def neg(self, c):
         minus, operand = c
         span = self._s(minus, operand)
-        tok, const, n_problems = self.last_number
-        if const is operand and minus.end_pos == tok.start_pos:
+        tok, problem = self.numbers.get(id(operand), (None, None))
+        if tok is not None and minus.end_pos == tok.start_pos:
             # `-5` is the literal -5 (as in 0.1, where the sign was part of the number), so
             # `-9223372036854775807` and `-1e999` are judged and reported as written.
-            del self.problems[n_problems:]
+            if problem is not None:
+                self.problems.remove(problem)
             return S.Const(span, self._literal(literals.number, "-" + tok, span))
         return S.Neg(span, operand)
 
@@ -244,7 +247,7 @@ class Parser:
                          transformer=self.builder, maybe_placeholders=True, cache=False)
 
     def parse(self, text: str, file: str) -> tuple[S.File | None, list[Diagnostic]]:
-        self.builder.file, self.builder.problems = file, []
+        self.builder.file, self.builder.problems, self.builder.numbers = file, [], {}
         try:
             return self.lark.parse(text), []
         except UnexpectedInput as err:
