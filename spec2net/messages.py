@@ -75,7 +75,6 @@ KERAS_INPUT = _m("from-keras", "Input(...) is Keras's; a spec declares an input 
 KERAS_MODEL = _m("from-keras", "{name}(...) is Keras's; a spec declares a model as a block: `model NAME {{ input "
                                "...; output ... }}` or `sequential NAME {{ ... }}`")
 
-
 # -- names and calls ---------------------------------------------------------------------------------
 NAME_DEFINED = _m("name-defined", "name '{name}' is not defined{hint}")
 UNKNOWN_LAYER = _m("unknown-layer", "unknown layer or function '{name}'{hint}")
