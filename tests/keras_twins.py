@@ -188,7 +188,7 @@ def seq2seq():
 
 def addition_rnn():
     return keras.Sequential([
-        keras.Input(shape=(7, 12)),
+        keras.Input(shape=(7, 12), name="input"),
         L.LSTM(128),
         L.RepeatVector(4),
         L.LSTM(128, return_sequences=True),

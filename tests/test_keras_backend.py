@@ -3,7 +3,7 @@ against the NumPy interpreter and the hand-written Keras twins (training: test_k
 names, lines and defaults: test_keras_codegen.py; hostile names: test_hostile_names.py).
 
 Regenerate the golden files after a deliberate change, then review the diff:
-    SPEC2NET_UPDATE_GOLDEN=1 python -m pytest tests/test_keras_backend.py -k golden
+    ./dev golden   (SPEC2NET_UPDATE_GOLDEN=1 on the golden tests of both backends)
 """
 
 from __future__ import annotations

@@ -60,8 +60,9 @@ def test_layers_names_and_shapes_equal_keras(twins, keras, stem):
         k_shapes = [tuple(t.shape) for t in theirs._inbound_nodes[0].output_tensors]
         our_shapes = [(None, *t.type.shape) for t in ours.nodes[0].outputs]
         assert our_shapes == k_shapes, ours.name
-        assert [(p.name, p.shape, p.trainable) for p in ours.params] == \
-            [(v.name, tuple(v.shape), v.trainable) for v in theirs.weights], ours.name
+        # a wrapper's parameters are named by their path below it (forward_lstm/kernel), as the keys
+        assert [(f"{ours.name}/{p.name}", p.shape, p.trainable) for p in ours.params] == \
+            [(twins.weight_key(theirs, v), tuple(v.shape), v.trainable) for v in theirs.weights], ours.name
 
 
 @pytest.mark.parametrize("stem", STEMS)

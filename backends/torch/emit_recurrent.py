@@ -72,9 +72,13 @@ class Recurrent(Emitter):
             return [f"{out} = {call}[0]" + ("" if c.a["return_sequences"] else "[:, -1]")]
         seq = c.temp("seq") if c.a["return_sequences"] else "_"
         st = states[0] if len(states) == 1 else f"({', '.join(states)})"
-        return [f"{seq}, {st} = {call}",
-                f"{', '.join(states)} = {', '.join(s + '[0]' for s in states)}  # drop torch's layer axis",
-                f"{out} = {seq if c.a['return_sequences'] else states[0]}"]
+        lines = [f"{seq}, {st} = {call}",
+                 f"{', '.join(states)} = {', '.join(s + '[0]' for s in states)}  # drop torch's layer axis"]
+        if not c.used or c.used[0]:
+            lines.append(f"{out} = {seq if c.a['return_sequences'] else states[0]}")
+        else:  # nothing reads the output (an encoder's): it stays in `seq` or h, not a dead local (F841)
+            c.outs[0] = seq if c.a["return_sequences"] else states[0]
+        return lines
 
     def loop_lines(self, c, x, names, init=(), mask=None):
         a, out, m = c.a, names[0], c.mod

@@ -41,6 +41,7 @@ class Application:
     imports: set = field(default_factory=set)  # module aliases the lines use ("F")
     training: str = "self.training"
     keep_logits: bool = False  # a model output: keep sigmoid/softmax logits for the loss
+    used: tuple = ()  # per output: does a later line or the model's outputs read it
 
     @property
     def layer(self) -> ir.Layer:

@@ -88,6 +88,9 @@ class _Forward:
         self.mask: dict = {}  # ir.Tensor -> mask name
         self.imports: set = set()
         self.outputs = {o.tensor for o in model.outputs}
+        # tensors something reads: an emitter binds an unused one only where torch makes it anyway
+        self.used = self.outputs | {t for n in model.nodes for t in n.inputs}
+        self.aliases: dict = {}  # tensor -> the local that holds it where an emitter bound no name
         self.output_names = {o.tensor: o.name for o in reversed(model.outputs)}  # the first name of each
         self.args = [names.name(t, t.input_name) for t in model.inputs]
         self.blocks: list[Block] = []
@@ -127,13 +130,17 @@ class _Forward:
         stem = layer.name if node.call_index == 0 else f"{layer.name}_{node.call_index}"
         outs = [self.names.name(t, t.name or self.output_names.get(t) or stem) for t in node.outputs]
         c = Application(node, f"layers[{py_literal(self.keys[layer])}]", [self.var(t) for t in node.inputs],
-                        outs, [self.mask.get(t) for t in node.inputs],
+                        list(outs), [self.mask.get(t) for t in node.inputs],
                         lambda suffix: self.temp(node.outputs[0], suffix),
-                        self.imports, keep_logits=any(t in self.outputs for t in node.outputs))
+                        self.imports, keep_logits=any(t in self.outputs for t in node.outputs),
+                        used=tuple(t in self.used for t in node.outputs))
         bound = [t.name for t in node.outputs if t.name]
         binding = f"{', '.join(bound)} = " if bound else ""
         block = Block(fit_comment(f"{self.spec}:{node.span.line}: {binding}{describe(layer)}", 10),
                       emitter.forward(c), node)
+        for t, name, bound in zip(node.outputs, outs, c.outs):
+            if bound != name:  # the emitter left an unread output in another local (an RNN's h)
+                self.aliases[t] = bound
         for i, t in enumerate(node.outputs):
             m = emitter.out_mask(c, i) if t.masked else None
             if m is not None and not m.isidentifier():
@@ -223,7 +230,7 @@ def _tensor_names(model: ir.Model, fwd: _Forward):
         yield t, fwd.var(t)
     for node in model.nodes:
         for t in node.outputs:
-            yield t, fwd.var(t)
+            yield t, fwd.aliases.get(t) or fwd.var(t)
 
 
 def _line_nodes(source: str, blocks: list[Block]) -> dict:

@@ -107,7 +107,18 @@ def training_context(model: ir.Model, weights: list) -> dict:
     fit_def = f"def fit(model, x, y, {defaults}, **options)"
     if len(fit_def) >= WIDTH:  # black's layout: the parameters on a line of their own
         fit_def = f"def fit(\n    model, x, y, {defaults}, **options\n)"
-    return {"compile": c, "penalties": penalties,
+    return {"compile": c, "penalties": penalties, "penalty_sum": _penalty_sum(penalties, activity),
             "optimizer_call": render(optimizer, indent=4, before=len("return ")),
             "training": render(training, before=len("TRAINING = ")),
             "fit_def": fit_def + ":"}
+
+
+def _penalty_sum(penalties: list, activity: bool) -> str:
+    """The body of ``regularization_loss`` as black lays out a sum: one line when it fits, else
+    one term per line inside parentheses with the operators leading."""
+    terms = penalties + (["sum(model.activity_losses)"] if activity else [])
+    one = "    return " + " + ".join(terms)
+    if len(one) <= WIDTH:
+        return one
+    return "\n".join(["    return ("] + [f"        {'+ ' if i else ''}{t}" for i, t in enumerate(terms)]
+                     + ["    )"])

@@ -34,7 +34,7 @@ def _weight_key(layer, variable):
     """The weights-file key "LAYER/PARAM": the variable's path below its layer's, without a
     recurrent cell's level (``lstm/lstm_cell/kernel`` -> ``lstm/kernel``; nested layers keep
     theirs: ``bidirectional/forward_lstm/kernel``)."""
-    below = variable.path[len(layer.path) + 1:].split("/")
+    below = variable.path[len(layer.path) + 1 :].split("/")
     cells = ("lstm_cell", "gru_cell", "simple_rnn_cell")
     return "/".join([layer.name] + [part for part in below if part not in cells])
 
