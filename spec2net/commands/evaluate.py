@@ -14,17 +14,18 @@ HELP = "the loss and metrics of the spec with these weights on a data set (Keras
 
 
 def add_arguments(p):
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--data", required=True, metavar="DATA.npz",
-                   help="inputs keyed by input names and targets keyed by output names")
-    p.add_argument("--weights", required=True, metavar="W.npz", help="the weights to evaluate")
-    add_batch_size(p)
+    add_batched_arguments(p, "--data", "DATA.npz", "inputs keyed by input names and targets keyed by output names",
+                          "evaluate")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of one line per value")
     add_memory_option(p)
     add_spec_options(p)
 
 
-def add_batch_size(p) -> None:
+def add_batched_arguments(p, data_flag: str, metavar: str, data_help: str, verb: str) -> None:
+    """FILE, the data file, --weights and --batch-size: what evaluate and predict both take."""
+    p.add_argument("file", metavar="FILE")
+    p.add_argument(data_flag, required=True, metavar=metavar, help=data_help)
+    p.add_argument("--weights", required=True, metavar="W.npz", help=f"the weights to {verb}")
     p.add_argument("--batch-size", type=int, default=32, metavar="B",
                    help="samples per batch (default 32, as Keras); the numbers do not depend on it")
 

@@ -8,17 +8,14 @@ from ..cli import add_memory_option, add_spec_options, load_net
 from ..fileio import check_output_paths
 from ..weights import load_arrays, load_weights
 from .datafiles import blaming, write_npz
-from .evaluate import add_batch_size, checked_batch_size
+from .evaluate import add_batched_arguments, checked_batch_size
 
 HELP = "the spec's outputs on every sample of an .npz file, in batches (Keras's predict), with NumPy"
 
 
 def add_arguments(p):
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--inputs", required=True, metavar="IN.npz",
-                   help="one array per input name (other arrays, such as targets, are ignored)")
-    p.add_argument("--weights", required=True, metavar="W.npz", help="the weights to run")
-    add_batch_size(p)
+    add_batched_arguments(p, "--inputs", "IN.npz",
+                          "one array per input name (other arrays, such as targets, are ignored)", "run")
     p.add_argument("-o", "--output", required=True, metavar="OUT.npz", help="where to write the outputs")
     add_memory_option(p)
     add_spec_options(p)

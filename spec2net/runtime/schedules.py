@@ -6,8 +6,8 @@ Plain Python and nothing else, so the NumPy trainer and the torch runtime share 
 ``build --standalone`` can paste it). Keras computes in float32; these compute in float64, which
 moves a rate by about 1e-8 of itself.
 
->>> CosineDecay(0.1, decay_steps=10)(5)
-0.05000000000000001
+>>> round(CosineDecay(0.1, decay_steps=10)(5), 12)
+0.05
 """
 
 from __future__ import annotations
@@ -27,26 +27,25 @@ class LearningRateSchedule:
             raise ValueError(f"Argument `{name}` must be > 0. Received: {name}={value}")
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """``initial_learning_rate * decay_rate ** (step / decay_steps)``; ``staircase`` floors the power."""
+class _Decay(LearningRateSchedule):
+    """The arguments ExponentialDecay and InverseTimeDecay share, and how ``staircase`` counts."""
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float, staircase: bool = False):
         self._positive("decay_steps", decay_steps)
         self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
         self.decay_rate, self.staircase = decay_rate, staircase
+
+
+class ExponentialDecay(_Decay):
+    """``initial_learning_rate * decay_rate ** (step / decay_steps)``; ``staircase`` floors the power."""
 
     def __call__(self, step):
         p = step / self.decay_steps
         return self.initial_learning_rate * self.decay_rate ** (math.floor(p) if self.staircase else p)
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_Decay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``; ``staircase`` floors the ratio."""
-
-    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float, staircase: bool = False):
-        self._positive("decay_steps", decay_steps)
-        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
-        self.decay_rate, self.staircase = decay_rate, staircase
 
     def __call__(self, step):
         p = step / self.decay_steps

@@ -153,6 +153,14 @@ def resolve(name: str, y_true: torch.Tensor, y_pred: torch.Tensor) -> Metric:
     return categorical_accuracy
 
 
+def accuracy(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    """Keras's "accuracy": the binary, sparse or categorical one, as ``resolve`` picks it."""
+    return resolve("accuracy", y_true, y_pred)(y_true, y_pred)
+
+
+METRICS["accuracy"] = accuracy  # listed, so a table lookup finds every name the registry has
+
+
 class Mean:
     """A running mean: ``update(values)`` counts each value once, ``update(value, weight=n)``
     counts one value for ``n`` samples (Keras's loss tracker)."""

@@ -51,13 +51,17 @@ class Adadelta(KerasOptimizer):
         p.add_(group["lr"] * delta)
 
 
-class Adamax(KerasOptimizer):
-    """Keras's Adamax: u = max(beta_2 * u, |g|); w -= lr * m / ((1 - beta_1^t) * (u + eps))."""
+class _AdamFamily(KerasOptimizer):
+    """The constructor Adamax and Nadam share with Keras's Adam: its arguments and defaults."""
 
     def __init__(self, params: Iterable, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, weight_decay: float | None = None, **options):
         super().__init__(params, {"lr": learning_rate, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon,
                                   "weight_decay": weight_decay}, **options)
+
+
+class Adamax(_AdamFamily):
+    """Keras's Adamax: u = max(beta_2 * u, |g|); w -= lr * m / ((1 - beta_1^t) * (u + eps))."""
 
     def init_state(self, p, state, group):
         state["m"], state["u"] = torch.zeros_like(p), torch.zeros_like(p)
@@ -73,14 +77,9 @@ class Adamax(KerasOptimizer):
         p.sub_(group["lr"] * m / ((1 - b1_power) * (u + group["epsilon"])))
 
 
-class Nadam(KerasOptimizer):
+class Nadam(_AdamFamily):
     """Keras's Nadam: Adam with Nesterov momentum under the momentum schedule
     u_t = beta_1 * (1 - 0.5 * 0.96^t), whose running product Keras keeps in float32."""
-
-    def __init__(self, params: Iterable, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, weight_decay: float | None = None, **options):
-        super().__init__(params, {"lr": learning_rate, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon,
-                                  "weight_decay": weight_decay}, **options)
 
     def init_state(self, p, state, group):
         state["m"], state["v"] = torch.zeros_like(p), torch.zeros_like(p)
