@@ -165,6 +165,22 @@ def _loss_fits(b, loss: ir.Ref, out: ir.Output, span) -> bool:
     if not t.is_float:
         b.diags.append(diag(span, M.LOSS_NEEDS_FLOAT, output=out.name, dtype=t.dtype))
         return False
+    return _axis_fits(b, loss, out, span)
+
+
+def _axis_fits(b, loss: ir.Ref, out: ir.Output, span) -> bool:
+    """A loss's ``axis`` (cosine_similarity) names a per-sample axis of the output; on a masked
+    output only the last, because the mask has one value per step of the other axes."""
+    axis, rank = loss.kwargs.get("axis"), len(out.tensor.type.shape)  # .get: only some losses have one
+    if axis is None:
+        return True
+    last = axis in (-1, rank)
+    why = "" if 1 <= axis <= rank or -rank <= axis <= -1 else None
+    if why is None or (out.tensor.masked and not last):
+        why = "" if why is None else "; the output carries a mask, which fits only the last axis"
+        b.diags.append(diag(span, M.LOSS_AXIS, loss=loss.name, axis=axis, output=out.name,
+                            shape=out.tensor.type, rank=rank, why=why))
+        return False
     return True
 
 

@@ -228,6 +228,8 @@ LOSS_WEIGHTS_KEY = _m("compile", "loss_weights key '{key}' names no output{hint}
 LOSS_WEIGHT_VALUE = _m("compile", "loss weight of '{key}' must be a finite number >= 0")
 LOSS_NEEDS_CLASSES = _m("compile", "{loss} needs a class axis, but output '{output}' has shape {shape} "
                                    "(use binary_crossentropy for one unit)")
+LOSS_AXIS = _m("compile", "{loss}(axis={axis}) needs an axis of output '{output}' {shape} other than the batch "
+                           "(1..{rank} or -{rank}..-1){why}")
 LOSS_NEEDS_FLOAT = _m("compile", "output '{output}' is {dtype}; a loss needs a float output")
 LIST_PER_OUTPUT = _m("compile", "the {kind} list has {items} for {outputs}; a list gives one per output, in "
                                 "output order ({names}), or write a dict {{output: {kind}}}")

@@ -170,9 +170,9 @@ def categorical_hinge(a, y, p, logits=None):
     return np.maximum(pre, 0), grad, None
 
 
-def _unit(x):
-    """Keras's ops.normalize: x * min(rsqrt(sum x^2), 1 / epsilon), and that factor r."""
-    s = np.square(x).sum(-1, keepdims=True)
+def _unit(x, axis):
+    """Keras's ops.normalize along ``axis``: x * min(rsqrt(sum x^2), 1 / epsilon), and that factor r."""
+    s = np.square(x).sum(axis, keepdims=True)
     with np.errstate(divide="ignore"):
         r = np.minimum(1 / np.sqrt(s), 1 / EPS).astype(x.dtype)
     return x * r, r
@@ -180,12 +180,13 @@ def _unit(x):
 
 @LOSSES.register("cosine_similarity")
 def cosine_similarity(a, y, p, logits=None):
-    yn, _ = _unit(y.astype(p.dtype))
-    pn, r = _unit(p)
-    value = -(yn * pn).sum(-1)
+    axis = a["axis"]
+    yn, _ = _unit(y.astype(p.dtype), axis)
+    pn, r = _unit(p, axis)
+    value = -(yn * pn).sum(axis)
     # d pn / d p = r (I - pn pn^T) while rsqrt is the smaller; a constant factor 1/epsilon otherwise
     free = r < 1 / np.asarray(EPS, p.dtype)
-    grad = -r * (yn - np.where(free, pn * (yn * pn).sum(-1, keepdims=True), 0))
+    grad = -r * (yn - np.where(free, pn * (yn * pn).sum(axis, keepdims=True), 0))
     return value, grad / value.size, None
 
 

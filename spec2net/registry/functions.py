@@ -199,7 +199,8 @@ _add("loss", "poisson", keras="Poisson", target="real", positive=True)
 _add("loss", "hinge", keras="Hinge", target="signed")
 _add("loss", "squared_hinge", keras="SquaredHinge", target="signed")
 _add("loss", "categorical_hinge", keras="CategoricalHinge", target="one_hot")
-_add("loss", "cosine_similarity", Arg("axis", Int(-1, -1, what="-1 (the last axis)"), -1), keras="CosineSimilarity",
+# the axis counts the batch, as Keras's do; compile_check fits it to the output's rank
+_add("loss", "cosine_similarity", Arg("axis", Int(-64, 64, what="an axis of the output"), -1), keras="CosineSimilarity",
      target="real")
 _add("loss", "mean_absolute_percentage_error", aliases=("mape",), keras="MeanAbsolutePercentageError",
      target="real")
