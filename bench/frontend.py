@@ -65,6 +65,12 @@ def main() -> int:
         except RecursionError:
             print(f"{label} of {n:,}: RecursionError")
             ok = False
+    # a chain of 10,000 defs, each calling the one before (issue 11: the recursion check is linear)
+    defs = "\n".join(["def d0(x) { return Dense(2)(x) }"]
+                     + [f"def d{i}(x) {{ return d{i - 1}(x) }}" for i in range(1, 10_000)])
+    w, t = timed(defs + "\nmodel m { input x: [4]; output y = d9999(x) }\n", repeat=2)
+    print(f"10,000 chained defs: {t * 1000:8.1f} ms CPU ({w * 1000:.1f} ms wall)   (target < 2000 ms)")
+    ok &= t < 2.0
     huge = "model huge { input x: float32[100000]\n output y = Dense(100000000)(x) }\n"
     t0 = time.perf_counter()
     net = spec2net.loads(huge)
