@@ -13,7 +13,7 @@ __all__ = ["NumpyRun", "TerminateOnNaN", "from_spec"]
 def from_spec(model: ir.Model) -> list[Callback]:
     """The ``fit`` block's callbacks, Keras's ``mode="auto"`` resolved against the model's metrics."""
     out = []
-    for ref in (model.fit or {}).get("callbacks", ()):
+    for ref in model.fit["callbacks"]:  # the checker fills fit (Keras defaults)
         kwargs = ref.kwargs
         if "mode" in kwargs:
             kwargs["mode"] = monitor_direction(model, ref)

@@ -63,7 +63,7 @@ def _callbacks(model: ir.Model) -> tuple:
     written as the direction it finds (the runtime knows no metrics)."""
     from spec2net.compile_check import monitor_direction
 
-    refs = (model.fit or {}).get("callbacks", ())
+    refs = model.fit["callbacks"]  # the checker fills fit (Keras defaults)
     calls = []
     for ref in refs:
         args = tuple((k, v) for k, v in _changed(ref) if k != "mode")
@@ -89,7 +89,7 @@ def training_context(model: ir.Model, weights: list) -> dict:
     for o in model.outputs:
         ref = c.loss[o.name]
         args = Seq("{", "}", tuple((py_literal(k), v) for k, v in _changed(ref)))
-        weight = py_literal(float(c.loss_weights.get(o.name, 1.0)))
+        weight = py_literal(float(c.loss_weights[o.name]))
         losses.append(Seq("(", ")", (f"rt.{ref.name}", args, weight)))
     sparse = [REGISTRIES["loss"][c.loss[o.name].name].target == "class_ids" for o in model.outputs]
     training = CallExpr("rt.Training", (
