@@ -15,7 +15,22 @@ from . import __version__
 from .diagnostics import SpecError, render
 from .fileio import PathError, shown
 
-COMMANDS = ("check", "summary", "build", "init", "run", "predict", "evaluate", "train", "equiv")
+# Command name -> module in spec2net/commands/ (`import` is a Python keyword).
+COMMANDS = {
+    "check": "check",
+    "summary": "summary",
+    "build": "build",
+    "init": "init",
+    "run": "run",
+    "predict": "predict",
+    "evaluate": "evaluate",
+    "train": "train",
+    "equiv": "equiv",
+    "import": "import_model",
+    "graph": "graph",
+    "fmt": "fmt",
+    "lsp": "lsp",
+}
 
 
 class UsageError(Exception):
@@ -110,8 +125,8 @@ def main(argv=None) -> int:
     parser.add_argument("--version", action="version", version=f"spec2net {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     modules = {}
-    for name in COMMANDS:
-        mod = importlib.import_module(f".commands.{name}", __package__)
+    for name, module in COMMANDS.items():
+        mod = importlib.import_module(f".commands.{module}", __package__)
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(p)
         modules[name] = mod

@@ -1,0 +1,1 @@
+"""spec2net lsp: the language server (pygls) behind editor support."""
