@@ -20,7 +20,9 @@ from .values import ERR, DictVal, LayerClass, LayerValue, show
 CONSTANT = (int, float, str, bool, type(None), list, tuple, Sym, FCall, DictVal)
 
 
-def check_file(tree: S.File, file: str, defines: dict, diags: list) -> dict[str, ir.Model]:
+def check_file(tree: S.File, file: str, defines: dict, diags: list, builder=ModelBuilder) -> dict[str, ir.Model]:
+    """Every model of ``tree``, checked; errors go to ``diags``. ``builder`` makes the evaluators
+    (the language server passes a ModelBuilder subclass that records what each name evaluated to)."""
     lets = [x for x in tree.items if isinstance(x, S.Let)]
     defs: dict[str, S.Def] = {}
     models: dict[str, S.Model] = {}
@@ -37,7 +39,7 @@ def check_file(tree: S.File, file: str, defines: dict, diags: list) -> dict[str,
             if not B.LAYER_NAME.fullmatch(item.name):  # TensorFlow's root name scope rule, as layer names
                 diags.append(diag(item.name_span, M.MODEL_NAME, name=item.name))
             models[item.name] = item
-    globals_ = _lets(lets, defines, defs, file, diags)
+    globals_ = _lets(lets, defines, defs, file, diags, builder)
     calls = {name: sorted(_called_names(d) & defs.keys()) for name, d in defs.items()}  # def -> defs it names
     recursive = _recursion(defs, calls, diags)
     for d in defs.values():
@@ -47,15 +49,15 @@ def check_file(tree: S.File, file: str, defines: dict, diags: list) -> dict[str,
         diags.append(diag(Span(file, 1, 1), M.EMPTY))
     out = {}
     for name, m in models.items():
-        builder = ModelBuilder(file, globals_, defs, recursive, diags)
+        b = builder(file, globals_, defs, recursive, diags)
         try:
-            out[name] = build_model(m, builder, diags)
+            out[name] = build_model(m, b, diags)
         except B.Runaway as e:
             diags.append(diag(e.span, M.EXPANSION, what=f"model '{name}'", limit=f"{B.MAX_EXPANSION:,}", path=e.path))
     return out
 
 
-def _lets(lets, defines, defs, file, diags) -> dict:
+def _lets(lets, defines, defs, file, diags, builder=ModelBuilder) -> dict:
     known = {x.name for x in lets}
     for name, value in defines.items():
         if name not in known:
@@ -67,7 +69,7 @@ def _lets(lets, defines, defs, file, diags) -> dict:
                 value.name in table for table in REGISTRIES.values()):
             defines = {**defines, name: value.name}  # -D nm=encoder: a word that names no function is a string
     env: dict = {}
-    evaluator = ModelBuilder(file, env, defs, set(), diags)
+    evaluator = builder(file, env, defs, set(), diags)
     for let in lets:
         if let.name in defines:
             value = defines[let.name]

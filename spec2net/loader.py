@@ -65,11 +65,18 @@ def check_text(text: str, file: str, defines: dict | None = None) -> tuple[dict,
     the builder keep their own stacks, so a spec nested 10,000 deep needs no deep Python stack.
     """
     tree, diags = parse(text, file)
+    return check_tree(tree, diags, file, defines)
+
+
+def check_tree(tree, diags: list, file: str, defines: dict | None = None, builder=None,
+               ) -> tuple[dict, list[Diagnostic]]:
+    """``check_text`` after its parse: the parse's ``(tree, diags)`` -> ``(models, diagnostics)``.
+    The language server calls it with the tree it keeps and its recording ``builder``."""
     if tree is None:
         return {}, diags
     if not tree.items:
         return {}, [diag(Span(file, 1, 1), M.EMPTY)]
-    models = check_file(tree, file, dict(defines or {}), diags)
+    models = check_file(tree, file, dict(defines or {}), diags, **({"builder": builder} if builder else {}))
     # In source order, as a reader meets them (the checker finds some, like unused inputs, at the end).
     diags.sort(key=lambda d: (d.span.line, d.span.col) if d.span else (0, 0))
     # A def's body is checked at each of its calls: one mistake there is one diagnostic.
