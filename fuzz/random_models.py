@@ -1,10 +1,10 @@
 """Random well-typed models through every backend: ``python fuzz/random_models.py [--count N]
-[--start S] [--backends numpy,keras,torch]``.
+[--start S] [--backends numpy,keras,torch,onnx]``.
 
 Each seed's spec (modelgen.random_spec) must load (a SpecError is a generator or front-end
 bug), summarize, and run in NumPy with finite outputs of the declared shapes; then the
 generated Keras and torch modules must compile, run and agree with NumPy in inference and
-training mode (modelrun.compare). Prints the counts and every failure with its seed; exit 1
+training mode, and the ONNX model in onnxruntime in inference (modelrun.compare). Prints the counts and every failure with its seed; exit 1
 if anything failed. Reproduce one with ``modelgen.random_spec(seed)``.
 """
 
@@ -49,11 +49,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--count", type=int, default=100)
     p.add_argument("--start", type=int, default=0)
-    p.add_argument("--backends", default="numpy,keras,torch", help="numpy plus any of keras, torch")
+    p.add_argument("--backends", default="numpy,keras,torch,onnx", help="numpy plus any of keras, torch, onnx")
     args = p.parse_args(argv)
     others = tuple(b for b in args.backends.split(",") if b and b != "numpy")
     if set(others) - set(modelrun.RUNNERS):
-        p.error(f"--backends takes numpy, keras and torch; got {args.backends!r}")
+        p.error(f"--backends takes numpy, keras, torch and onnx; got {args.backends!r}")
     counts, failures, notes, start = Counter(), [], [], time.time()
     for seed in range(args.start, args.start + args.count):
         counts["generated"] += 1

@@ -21,18 +21,18 @@ class Dense(Emitter):
 class Embedding(Emitter):
     def emit(self, c: Call):
         ids = c.ins[0]
-        if c.in_types[0].dtype not in ("int32", "int64"):  # Keras casts other integer ids; Gather takes these two
+        if c.in_types[0].dtype not in ("int32", "int64"):
+            # Keras casts other integer ids; Gather (and onnxruntime's Equal) take int32 and int64
             ids = c.op("Cast", [ids], to=TensorProto.INT64)
+        c.scratch["ids"] = ids
         c.op("Gather", [c.w("embeddings"), ids], out=0, axis=0)
 
     def out_masks(self, c):
         if not c.a["mask_zero"]:
             return [None]
-        zero = c.g.const(0, _NUMPY_INT[c.in_types[0].dtype])
-        return [c.op("Not", [c.op("Equal", [c.ins[0], zero])])]
-
-
-_NUMPY_INT = {k: k for k in ("int8", "int16", "int32", "int64", "uint8")} | {"bool": "bool"}
+        ids = c.scratch["ids"]
+        zero = c.g.const(0, "int32" if ids == c.ins[0] and c.in_types[0].dtype == "int32" else "int64")
+        return [c.op("Not", [c.op("Equal", [ids, zero])])]
 
 
 @EMITTERS.register("Dropout", "SpatialDropout1D")

@@ -51,8 +51,8 @@ class Multiply(_Elementwise):
     """A masked-out value counts as 1; with every input masked, 0 where all are masked out."""
 
     def emit(self, c: Call):
-        one, valid = c.g.const(1.0, F32), [_valid(c, m) for m in c.masks]
-        factors = [x if v is None else c.op("Where", [v, x, one]) for x, v in zip(c.ins, valid)]
+        valid = [_valid(c, m) for m in c.masks]
+        factors = [x if v is None else c.op("Where", [v, x, c.g.const(1.0, F32)]) for x, v in zip(c.ins, valid)]
         if any(v is None for v in valid):
             _fold(c, "Mul", factors, out=0)
             return

@@ -1,0 +1,299 @@
+"""spec2net build --backend onnx: onnxruntime against the NumPy interpreter (itself tested against
+Keras) with one weights dict, on every example, every registry sample, masked sequences through
+the Scan path, every activation, initial states and a seeded subset of the fuzzer's random
+models; plus the file itself: check_model(full_check=True), deterministic bytes, the spec's
+names, symbolic `?` dimensions, and the CLI's refusals."""
+
+from __future__ import annotations
+
+import modelgen
+import modelrun
+import numpy as np
+import pytest
+from conftest import EXAMPLES
+from numpy_keras_helpers import (
+    EMB,
+    MASKED,
+    TOKENS,
+    DiffTable,
+    chain_spec,
+    max_diff,
+    random_inputs,
+    random_weights,
+)
+
+import spec2net
+from spec2net.cli import main
+from spec2net.equiv import perturbed_weights
+from spec2net.registry import REGISTRIES, canonical_layers
+from spec2net.registry.wrappers import Inner
+
+onnx = pytest.importorskip("onnx", reason="needs onnx: pip install 'spec2net[onnx]'")
+ort = pytest.importorskip("onnxruntime", reason="needs onnxruntime: pip install 'spec2net[onnx]'")
+
+from spec2net.backends.onnx import DEFAULT_OPSET, build_model, model_bytes
+
+TOL = 1e-5
+DIFFS = DiffTable()
+# the fuzzer's random models whose layers together cover every registry layer (tests/test_random_models.py)
+FUZZ_SEEDS = (2347, 1667, 2358, 1491, 283, 255, 472)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report(request):
+    yield
+    DIFFS.report(request.config, "onnxruntime vs NumPy, worst |diff|:")
+
+
+def ort_run(data: bytes, x: dict) -> dict:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1  # the tests share two cores
+    sess = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    return dict(zip(names, sess.run(None, x)))
+
+
+def compare(net, x: dict, group: str, weights=None, opset=DEFAULT_OPSET, tol=TOL) -> bytes:
+    """onnxruntime == NumPy on ``x``; the model passes the full checker. Returns its bytes."""
+    weights = _weights(net.ir) if weights is None else weights
+    data = model_bytes(net.ir, weights, opset)
+    model = onnx.load_from_string(data)
+    onnx.checker.check_model(model, full_check=True)
+    assert not _unused_initializers(model.graph)
+    got, want = ort_run(data, x), net.run(x, weights)
+    for name in net.output_names:
+        both_nan = np.isnan(got[name]) & np.isnan(want[name])  # a fully masked row's mean: 0 / 0, as Keras's
+        d = max_diff(np.where(both_nan, 0, got[name]), np.where(both_nan, 0, want[name]))
+        DIFFS.add(group, d)
+        assert d <= tol, f"{name}: onnxruntime vs NumPy max |diff| {d:.3g} > {tol}"
+    return data
+
+
+def _unused_initializers(graph) -> set:
+    used, stack = set(), [graph]
+    while stack:  # a Scan body reads its cell's weights from the enclosing graph
+        for node in stack.pop().node:
+            used.update(node.input)
+            stack.extend(a.g for a in node.attribute if a.type == onnx.AttributeProto.GRAPH)
+    return {i.name for i in graph.initializer} - used
+
+
+def _weights(model) -> dict:
+    """random_weights with each matrix scaled by 1/sqrt(fan-in): a recurrence over 100 steps stays
+    contractive, so float32 rounding is not amplified into chaos (equiv's perturbed weights do the
+    same, at a cost of seconds for a 256-unit LSTM's orthogonal draw)."""
+    out = random_weights(model)
+    for key, p in model.weight_keys():
+        if len(p.shape) >= 2:
+            out[key] = (out[key] / np.sqrt(np.prod(p.shape[:-1]))).astype(np.float32)
+    return out
+
+
+def _example_inputs(net, batch=4, seed=1):
+    rng = np.random.default_rng(seed)
+    vocab = min((layer.args["input_dim"] for layer in net.ir.layers if layer.type == "Embedding"), default=10)
+    out = {}
+    for t in net.ir.inputs:
+        shape = (batch, *(5 if d is None else d for d in t.type.shape))
+        if t.type.is_float:
+            out[t.input_name] = rng.standard_normal(shape).astype(np.float32)
+        else:
+            ids = rng.integers(1, vocab, shape)
+            ids[0, :3], ids[1, -4:] = 0, 0  # padding at both ends, for the masked examples
+            out[t.input_name] = ids.astype(t.type.dtype)
+    return out
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example(path):
+    net = spec2net.load(path)
+    compare(net, _example_inputs(net), "examples")
+
+
+def _samples():
+    return [pytest.param(name, args, inputs, id=f"{name}-{i}")
+            for name, defn in canonical_layers().items() for i, (args, inputs) in enumerate(defn.samples)]
+
+
+@pytest.mark.parametrize("layer, args, inputs", _samples())
+def test_layer_sample(layer, args, inputs):
+    net = spec2net.loads(chain_spec(inputs, [(layer, args)]))
+    vocab = args.get("input_dim") or getattr(args.get("layer"), "args", {}).get("input_dim")
+    compare(net, random_inputs(net.ir, vocab=vocab), f"layer {layer}")
+
+
+ACTIVATIONS = sorted(n for n, e in REGISTRIES["activation"].items() if n == e.name)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation(name):
+    net = spec2net.loads(chain_spec([("float32", (7,))], [("Dense", {"units": 6, "activation": name})]))
+    compare(net, random_inputs(net.ir), "activations")
+
+
+SCAN = {  # a mask ONNX's sequence_lens cannot hold, or activations ONNX's RNN ops lack: the Scan path
+    **MASKED,
+    "LSTM-hard-sigmoid-relu": [EMB, ("LSTM", {"units": 3, "activation": "relu", "recurrent_activation": "hard_sigmoid",
+                                              "return_state": True})],
+    "GRU-selu-unmasked": [("Embedding", {"input_dim": 12, "output_dim": 4}),
+                          ("GRU", {"units": 3, "activation": "selu", "reset_after": False, "return_sequences": True})],
+    "SimpleRNN-linear-unmasked": [("Embedding", {"input_dim": 12, "output_dim": 4}),
+                                  ("SimpleRNN", {"units": 3, "activation": "linear", "go_backwards": True})],
+    "Bidirectional-masked": [EMB, ("Bidirectional", {"layer": Inner("LSTM", (("units", 3), ("return_sequences", True))),
+                                                     "merge_mode": "ave"}),
+                             ("SimpleRNN", {"units": 2})],
+    "GlobalAveragePooling1D-masked": [EMB, ("GlobalAveragePooling1D", {"keepdims": True})],
+    "Masking-GRU": [("Embedding", {"input_dim": 12, "output_dim": 4}), ("Masking", {"mask_value": 0.0}),
+                    ("GRU", {"units": 2})],
+    "TimeDistributed-masked": [EMB, ("TimeDistributed", {"layer": Inner("Dense", (("units", 3),))}),
+                               ("SimpleRNN", {"units": 2})],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCAN))
+def test_masked_and_scan_recurrent(name):
+    compare(spec2net.loads(chain_spec([("int32", (6,))], SCAN[name])), {"x0": TOKENS}, f"scan {name}")
+
+
+MASKED_MERGES = """
+model m {
+    input a: int32[6]
+    input b: int32[6]
+    ea = Embedding(12, 3, mask_zero=true)(a)
+    eb = Embedding(12, 3, mask_zero=true)(b)
+    p = Dense(3)(a -> Embedding(12, 3))
+    output mx = maximum([ea, eb]) -> LSTM(2)
+    output mn = minimum([ea, p, eb]) -> GRU(2, return_sequences=true)
+    output mul = multiply([ea, eb]) -> SimpleRNN(2)
+    output cat = concatenate([ea, p], axis=1) -> LSTM(2)
+    output cat2 = concatenate([ea, eb]) -> GRU(2)
+    output sum = add([ea, eb, p]) -> LSTM(2)
+}
+"""
+
+
+def test_masks_through_merges():
+    net = spec2net.loads(MASKED_MERGES)
+    compare(net, {"a": TOKENS, "b": TOKENS[::-1].copy()}, "masked merges")
+
+
+INITIAL_STATE = """
+model m {
+    input a: int32[6]
+    input b: float32[?, 3]
+    _, h, c = Embedding(12, 4, mask_zero=true)(a) -> LSTM(3, return_state=true)
+    _, g = GRU(2, return_state=true, activation=selu)(b)
+    output seq = LSTM(3, return_sequences=true)(b, initial_state=[h, c])
+    output back = Bidirectional(GRU(2, go_backwards=false))(b, initial_state=[g, g])
+    output loop = SimpleRNN(2, activation=elu)(b -> Masking(), initial_state=[g])
+}
+"""
+
+
+def test_initial_state_and_opsets():
+    """States from other layers start a layer (on both paths, a Bidirectional's halves split as
+    Keras splits them, a mask ignored as Keras 3.15 does); opsets 18 to 21 give the same."""
+    net = spec2net.loads(INITIAL_STATE)
+    x = {"a": TOKENS, "b": np.random.default_rng(2).normal(size=(4, 5, 3)).astype(np.float32)}
+    w = perturbed_weights(net.ir)
+    for opset in (18, 21):
+        compare(net, x, f"initial states, opset {opset}", w, opset)
+
+
+@pytest.mark.parametrize("seed", FUZZ_SEEDS)
+def test_random_model(seed):
+    net = spec2net.loads(modelgen.random_spec(seed), file=f"random_spec({seed})")
+    report = modelrun.compare(net, seed, ("onnx",))
+    for d in report.diffs.values():
+        DIFFS.add("random models", d)
+    assert max(report.diffs.values()) <= TOL, f"seed {seed}: {report.worst}"
+
+
+SPEC = """
+model tagger {
+    input tokens: int32[?]
+    input extra: float64[?, 2]
+    seq, h, c = Embedding(50, 4, mask_zero=true)(tokens) -> LSTM(3, return_sequences=true, return_state=true)
+    both = concatenate([seq, Dense(3)(extra)])
+    output tags = Dense(2, activation=softmax)(both)
+    output last = h
+}
+"""
+
+
+def test_names_and_symbolic_dims():
+    net = spec2net.loads(SPEC)
+    model = build_model(net.ir, net.init_weights(0))
+    dims = lambda vi: [d.dim_param or d.dim_value for d in vi.type.tensor_type.shape.dim]
+    ins = {vi.name: dims(vi) for vi in model.graph.input}
+    outs = {vi.name: dims(vi) for vi in model.graph.output}
+    assert ins == {"tokens": ["batch", "tokens_dim1"], "extra": ["batch", "extra_dim1", 2]}
+    assert outs == {"tags": ["batch", "tags_dim1", 2], "last": ["batch", 3]}
+    produced = {o for n in model.graph.node for o in n.output}
+    assert {"seq", "c", "both", "tags", "last"} <= produced  # h is the output `last`: it takes that name
+    inits = {i.name for i in model.graph.initializer}
+    assert {"embedding/embeddings", "dense/kernel", "dense_1/bias"} <= inits
+    # the masked LSTM runs as a Scan over Keras's cell: its weights stay in Keras's layout
+    assert {"lstm/kernel", "lstm/recurrent_kernel", "lstm/bias"} <= inits
+    assert "Scan" in {n.op_type for n in model.graph.node}
+    x = {"tokens": TOKENS[:, :5].copy(), "extra": np.random.default_rng(0).normal(size=(4, 5, 2))}
+    compare(net, x, "names", net.init_weights(0))
+
+
+def test_lstm_layout_is_onnx_gate_order():
+    """ONNX's LSTM reads gates i o f c, Keras's kernel columns are i f c o: the forget-gate quarter
+    of Keras's bias (unit_forget_bias: ones) lands in ONNX's third quarter. An unmasked LSTM is
+    ONNX's own op, its weights converted."""
+    from spec2net.backends.onnx.weights import convert
+
+    net = spec2net.loads("sequential s { input [5, 2]; LSTM(2); Dense(1) }")
+    model = build_model(net.ir, net.init_weights(0))
+    assert [n.op_type for n in model.graph.node].count("LSTM") == 1
+    inits = {i.name: onnx.numpy_helper.to_array(i) for i in model.graph.initializer}
+    assert inits["lstm/bias:lstm_B"][0].tolist() == [0, 0, 0, 0, 1, 1, 0, 0] + [0] * 8
+
+    bias = np.concatenate([np.full(2, k, np.float32) for k in (1, 2, 3, 4)])  # i f c o
+    assert convert("lstm_B", bias)[0].tolist() == [1, 1, 4, 4, 2, 2, 3, 3] + [0] * 8
+    kernel = np.arange(6 * 5 * 2 * 3, dtype=np.float32).reshape(6, 5, 2, 3)  # H W I O
+    assert convert("conv_kernel", kernel).shape == (3, 2, 6, 5)
+
+
+def _cli(*argv):
+    return main([str(a) for a in argv])
+
+
+def test_cli_writes_the_same_bytes_twice(tmp_path, capsys):
+    spec = tmp_path / "m.net"
+    spec.write_text(SPEC)
+    a, b = tmp_path / "a.onnx", tmp_path / "b.onnx"
+    assert _cli("build", spec, "--backend", "onnx", "-o", a) == 0
+    assert _cli("build", spec, "--backend", "onnx", "-o", b) == 0
+    assert a.read_bytes() == b.read_bytes()
+    # without --weights the initializers are `spec2net init`'s (seed 0); with it, the file's
+    net = spec2net.loads(SPEC)
+    assert a.read_bytes() == model_bytes(net.ir, net.init_weights(0))
+    w = perturbed_weights(net.ir)
+    spec2net.save_weights(tmp_path / "w.npz", w)
+    assert _cli("build", spec, "--backend", "onnx", "--weights", tmp_path / "w.npz", "--opset", 21, "-o", a) == 0
+    assert a.read_bytes() == model_bytes(net.ir, w, 21)
+
+
+def test_cli_refusals(tmp_path, capsys):
+    spec = tmp_path / "m.net"
+    spec.write_text(SPEC)
+    out = tmp_path / "m.onnx"
+    cases = [
+        (["--backend", "onnx"], "binary"),  # no -o: stdout
+        (["--backend", "onnx", "-o", out, "--opset", 12], "--opset"),
+        (["--backend", "keras", "-o", tmp_path / "m.py", "--opset", 18], "--opset"),
+        (["--backend", "onnx", "-o", out, "--weights", tmp_path / "none.npz"], "none.npz"),
+    ]
+    spec2net.save_weights(tmp_path / "bad.npz", {"dense/kernel": np.zeros((3, 3), np.float32)})
+    cases.append((["--backend", "onnx", "-o", out, "--weights", tmp_path / "bad.npz"], "missing"))
+    for argv, said in cases:
+        assert _cli("build", spec, *argv) == 2
+        err = capsys.readouterr().err
+        first = err.splitlines()[0]  # a weights file that does not fit lists each key below
+        assert first.startswith("spec2net build: error: ") and said in err and "Traceback" not in err, err
+        assert not out.exists()
+
