@@ -248,6 +248,11 @@ MEMORY = _m("memory", "{task} of model '{model}' would need about {total} ({part
                       "budget; the biggest layer is '{layer}' ({type}: {weights} of weights, {activations} of "
                       "activations); a larger budget: --max-memory {need} (max_memory= in Python)")
 
+# -- the ONNX backend (spec2net build --backend onnx, docs/onnx.md) -----------------------------------
+ONNX_TOO_LARGE = _m("onnx-unsupported", "model '{model}' has {size} of weights, over the 2 GiB that one ONNX file "
+                                        "holds (protobuf's limit for one message); the biggest layer is '{layer}' "
+                                        "({type}: {weights} of weights)")
+
 # Not a diagnostic: the line that ends a list cut at diagnostics.MAX_SHOWN diagnostics.
 MORE = "... and {counts}"  # counts: "2,900 more errors", "2 more errors and 1 warning", "50 more warnings"
 

@@ -95,6 +95,16 @@ def test_torch_activations_are_complete():
     assert not _missing(registered("activation"), ACTIVATIONS)
 
 
+def test_onnx_emitters_are_complete():
+    pytest.importorskip("onnx", reason="needs onnx: pip install 'spec2net[onnx]'")
+    from spec2net.backends.onnx import EMITTERS
+    from spec2net.backends.onnx.activations import ACTIVATIONS
+
+    assert not _missing(registered("layer"), EMITTERS), f"ONNX emitters lack: {_missing(registered('layer'), EMITTERS)}"
+    assert not _missing(registered("activation"), ACTIVATIONS), "ONNX activations lack: " \
+        f"{_missing(registered('activation'), ACTIVATIONS)}"
+
+
 @pytest.mark.parametrize("kind", ["loss", "optimizer", "metric"])
 def test_torch_runtime_is_complete(torch, kind):
     """The generated torch module calls ``rt.<loss>``, ``rt.<optimizer's Keras class>`` and looks its

@@ -107,7 +107,7 @@ def output_of(example: Example, folder) -> tuple[int, str, str]:
     """(exit status, stdout, stderr) of the example's command, run on ``folder/example.net``."""
     (folder / "example.net").write_bytes(example.data)
     argv = shlex.split(example.command)
-    assert argv[0] == "spec2net" and argv[1] in ("check", "init") and "example.net" in argv
+    assert argv[0] == "spec2net" and argv[1] in ("check", "init", "build") and "example.net" in argv
     out, err, cwd = io.StringIO(), io.StringIO(), os.getcwd()
     os.chdir(folder)  # so the diagnostics name the file `example.net`, as the page does
     try:

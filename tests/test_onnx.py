@@ -297,3 +297,51 @@ def test_cli_refusals(tmp_path, capsys):
         assert first.startswith("spec2net build: error: ") and said in err and "Traceback" not in err, err
         assert not out.exists()
 
+
+
+def test_a_model_over_2_gib_is_refused_before_any_weight():
+    from spec2net.diagnostics import SpecError
+
+    net = spec2net.loads("model huge {\n    input x: [50000]\n    output y = Dense(20000)(x)\n}")
+    with pytest.raises(SpecError) as e:
+        build_model(net.ir, {})  # refused before the (missing) weights are looked at
+    (d,) = e.value.diagnostics
+    assert d.code == "onnx-unsupported" and (d.span.line, d.span.col) == (3, 16) and "3.7 GiB" in d.message
+
+
+DTYPES = """
+model m {
+    input ids: uint8[5]
+    input wide: float64[5, 2]
+    input half: float16[3]
+    output seq = concatenate([Embedding(3, 2, mask_zero=true)(ids), wide]) -> LSTM(2)
+    output flat = Flatten()(ids)
+    output d = Dense(2)(half)
+}
+"""
+
+
+def test_input_dtypes():
+    """Other integer ids are cast for Gather (and the mask compares them cast), float inputs are
+    computed in float32 as the interpreter computes them; an integer output keeps its dtype."""
+    net = spec2net.loads(DTYPES)
+    rng = np.random.default_rng(3)
+    x = {"ids": rng.integers(0, 3, (4, 5)).astype(np.uint8), "wide": rng.normal(size=(4, 5, 2)),
+         "half": rng.normal(size=(4, 3)).astype(np.float16)}
+    data = compare(net, x, "dtypes")
+    assert ort_run(data, x)["flat"].dtype == np.uint8
+
+
+def test_bytes_are_the_same_in_another_process(tmp_path):
+    """No hash seed, id or clock reaches the file: a fresh interpreter writes the same bytes."""
+    import os
+    import subprocess
+    import sys
+
+    spec, out = tmp_path / "m.net", tmp_path / "m.onnx"
+    spec.write_text(SPEC)
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    cmd = [sys.executable, "-m", "spec2net", "build", str(spec), "--backend", "onnx", "-o", str(out)]
+    subprocess.run(cmd, check=True, env=env, capture_output=True)
+    net = spec2net.loads(SPEC)
+    assert out.read_bytes() == model_bytes(net.ir, net.init_weights(0))

@@ -13,6 +13,9 @@ import onnx
 from onnx import helper
 
 from spec2net import __version__, ir
+from spec2net import messages as M
+from spec2net.budget import show_size
+from spec2net.diagnostics import SpecError, diag
 from spec2net.weights import check_weights
 
 from . import emit_conv, emit_core, emit_merge, emit_norm, emit_recurrent, emit_simple, emit_wrappers  # noqa: F401
@@ -23,6 +26,7 @@ from .graph import Graph, value_info
 # onnxruntime releases from 1.14 run all of it. Later opsets change none of the ops used here.
 DEFAULT_OPSET = 18
 MIN_OPSET = 18
+MAX_BYTES = 2**31 - 2**24  # protobuf's 2 GiB for one message, less room for the graph itself
 
 
 def _dims(name: str, shape) -> list:
@@ -33,9 +37,23 @@ def _float(dtype: str) -> bool:
     return dtype.startswith(("float", "bfloat"))
 
 
+def check_size(model: ir.Model, sources: dict | None = None) -> None:
+    """Raise SpecError (code ``onnx-unsupported``, at the layer holding the most) when the weights
+    cannot fit in one ONNX file; called before any weight is drawn."""
+    sizes = [(sum(p.size for p in layer.params) * 4, layer) for layer in model.layers]
+    total = sum(size for size, _ in sizes)
+    if total <= MAX_BYTES:
+        return
+    size, big = max(sizes, key=lambda s: s[0])
+    raise SpecError([diag(big.span, M.ONNX_TOO_LARGE, model=model.name, size=show_size(total), layer=big.name,
+                          type=big.type, weights=show_size(size))], sources or {})
+
+
 def build_model(model: ir.Model, weights: dict, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
     """The model as ONNX, its weights as initializers: ``build_model(net.ir, net.init_weights(0))``.
-    Raises WeightsError (spec2net.weights) for weights that are not the model's."""
+    Raises WeightsError (spec2net.weights) for weights that are not the model's, SpecError for a
+    model ONNX cannot hold (``check_size``)."""
+    check_size(model)
     check_weights(model, weights)
     g = Graph(used=[t.input_name for t in model.inputs] + [o.name for o in model.outputs])
     names, masks, inputs = {}, {}, []

@@ -65,7 +65,7 @@ def _onnx(args) -> bytes:
     try:
         import onnx
 
-        from ..backends.onnx import MIN_OPSET, model_bytes
+        from ..backends.onnx import MIN_OPSET, check_size, model_bytes
     except ImportError as e:
         raise UsageError(f"--backend onnx needs the onnx package ({e}): pip install 'spec2net[onnx]'") from None
     opset, newest = args.opset, onnx.defs.onnx_opset_version()
@@ -74,6 +74,7 @@ def _onnx(args) -> bytes:
     from ..weights import WeightsError, load_weights
 
     net = load_net(args)
+    check_size(net.ir, net.sources)  # before drawing or reading any weight
     try:
         weights = load_weights(args.weights) if args.weights else net.init_weights(seed=0)
         return model_bytes(net.ir, weights, *([] if opset is None else [opset]))
