@@ -129,6 +129,12 @@ def test_grammar_made_specs_keep_their_meaning(text):
 
 
 # -- the layout ------------------------------------------------------------------------------------
+def test_the_style_example_of_the_docs_is_what_fmt_writes():
+    page = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    written, formatted = re.findall(r"^```\n(.*?)^```", page[page.index("\n## Style\n"):], re.DOTALL | re.MULTILINE)[:2]
+    assert format_text(written) == formatted
+
+
 def test_canonical_layout_of_a_messy_file():
     messy = (
         "# header\n\n\nlet x = - 5   # apart: -(5), not the literal -5\nlet y = (1,)\nlet z=(1)\n"
