@@ -19,7 +19,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 import spec2net
 from spec2net.loader import check_text
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+session = pytest.mark.asyncio(loop_scope="module")  # the async tests share the module's server
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "spec2net", "lsp"])
 SPAM = (ROOT / "examples" / "spam.net").read_text()
 SHARED = (ROOT / "examples" / "shared.net").read_text()
@@ -86,6 +86,7 @@ BAD = """model m {
 """
 
 
+@session
 async def test_diagnostics_at_their_ranges_then_cleared_by_the_fix(client: LanguageClient):
     uri, diags = await open_doc(client, "bad.net", BAD)
     by_code = {d.code: d for d in diags}
@@ -106,6 +107,7 @@ async def test_diagnostics_at_their_ranges_then_cleared_by_the_fix(client: Langu
     assert await change(client, uri, 3, fixed.replace("    input unused: float32[2]\n", "")) == []
 
 
+@session
 async def test_syntax_error_is_located_and_the_text_before_it_still_answers(client: LanguageClient):
     text = SPAM.replace("y = Dense(1, activation=sigmoid)(x)", "y = Dense(1, activation=sig")
     uri, diags = await open_doc(client, "broken.net", text)
@@ -117,6 +119,7 @@ async def test_syntax_error_is_located_and_the_text_before_it_still_answers(clie
     assert {"units=", "activation=", "kernel_initializer="} <= set(items) and "x" in items and "text" in items
 
 
+@session
 async def test_hover_tensor_layer_and_let(client: LanguageClient):
     uri, diags = await open_doc(client, "spam.net", SPAM)
     assert diags == []
@@ -136,6 +139,7 @@ async def test_hover_tensor_layer_and_let(client: LanguageClient):
     assert "layers, 322,113 parameters" in await hover_text(client, uri, at(SPAM, "spam {"))
 
 
+@session
 async def test_completion_after_a_prefix_and_in_compile(client: LanguageClient):
     text = SPAM.replace("    output y\n", "    z = Dens\n    output y\n")
     uri, _ = await open_doc(client, "complete.net", text)
@@ -152,6 +156,7 @@ async def test_completion_after_a_prefix_and_in_compile(client: LanguageClient):
     assert {"float32", "int32"} <= set(items)
 
 
+@session
 async def test_definition_references_and_outline_of_a_shared_layer(client: LanguageClient):
     uri, _ = await open_doc(client, "shared.net", SHARED)
     use = at(SHARED, "encoder(right)", offset=3)
@@ -168,6 +173,7 @@ async def test_definition_references_and_outline_of_a_shared_layer(client: Langu
     assert [c.name for c in model.children] == ["left", "right", "encoder", "subtract", "similar", "dense"]
 
 
+@session
 async def test_rename_a_tensor_and_a_let(client: LanguageClient):
     text = "let width = 8\n" + SHARED.replace("Dense(8,", "Dense(width,")
     uri, _ = await open_doc(client, "rename.net", text)
@@ -194,6 +200,7 @@ async def test_rename_a_tensor_and_a_let(client: LanguageClient):
                                                                "model"))
 
 
+@session
 async def test_formatting_through_spec2net_fmt(client: LanguageClient):
     fmt = pytest.importorskip("spec2net.fmt", reason="spec2net fmt is not written yet")
     text = "model m {  input a: float32[4]\n  output y=Dense(2)(a) }\n"
@@ -202,3 +209,91 @@ async def test_formatting_through_spec2net_fmt(client: LanguageClient):
         T.TextDocumentIdentifier(uri), T.FormattingOptions(tab_size=4, insert_spaces=True)))
     assert len(edits) == 1 and edits[0].new_text == fmt.format_text(text, "fmt.net") != text
     assert rng(edits[0].range) == (0, 0, 2, 0)
+
+
+@session
+async def test_changes_in_quick_succession_are_analysed_once(client: LanguageClient):
+    uri, _ = await open_doc(client, "typing.net", SPAM)
+    seen = []
+    for version in (2, 3, 4):  # typing: each change within the debounce of the previous one
+        client.text_document_did_change(T.DidChangeTextDocumentParams(
+            T.VersionedTextDocumentIdentifier(version, uri),
+            [T.TextDocumentContentChangeWholeDocument(SPAM.replace("SimpleRNN(32)", f"SimpleRNN({version})"))]))
+    while 4 not in seen:
+        params = await asyncio.wait_for(client.wait_for_notification(T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), 20)
+        if params.uri == uri:
+            seen.append(params.version)
+    assert seen == [4]
+    assert "x: float32[4]" in await hover_text(client, uri, at(SPAM, "x = SimpleRNN"))
+
+
+# -- the analysis behind the server, in this process -------------------------------------------------
+def analysis(text):
+    from spec2net.lsp.analysis import analyze
+
+    return analyze(text, "t.net")
+
+
+def where(text: str, needle: str, nth: int = 0, offset: int = 0) -> tuple[int, int]:
+    """The compiler's 1-based (line, column) of a needle."""
+    p = at(text, needle, nth, offset)
+    return p.line + 1, p.character + 1
+
+
+def test_a_syntax_error_keeps_what_comes_before_it():
+    from spec2net.lsp import complete, navigate
+
+    first = "model a {\n    input p: float32[3]\n    q = Dense(5)(p)\n    output q\n}\n"
+    text = first + "model b {\n    input r: float32[6]\n    s = Dense(2, activation=\n    output s\n}\n"
+    a = analysis(text)
+    assert [d.code for d in a.diagnostics] == ["syntax"]
+    assert "q: float32[5]" in navigate.hover(a, *where(text, "q = "))
+    assert "r: float32[6]" in navigate.hover(a, *where(text, "r: "))  # in the model with the error
+    offset = text.index("activation=") + len("activation=")
+    labels = {i["label"] for i in complete.complete(a, text, offset, where(text, "activation=")[0])}
+    assert {"relu", "softmax"} <= labels and "r" not in labels
+    offset = text.index("s = ") + 4
+    labels = {i["label"] for i in complete.complete(a, text, offset, where(text, "s = ")[0])}
+    assert {"r", "Dense", "concatenate"} <= labels and "p" not in labels and "q" not in labels  # model a's
+
+
+def test_scopes_follow_rebinding_and_shadowing():
+    from spec2net.lsp import navigate
+
+    text = ("let units = 4\n"
+            "def block(x, units=8) {\n    h = Dense(units)(x)\n    return h\n}\n"
+            "model m {\n    input x: float32[2]\n    x = Dense(units)(x)\n    x = block(x)\n    output x\n}\n")
+    a = analysis(text)
+    assert a.diagnostics == []
+    # the `x` read by the second assignment is the one the first bound, on its line
+    assert navigate.definition(a, *where(text, "block(x)", offset=6)).span.line == 8
+    assert navigate.definition(a, *where(text, "(x)\n    x = block", offset=1)).span.line == 7  # the input
+    # `units` in the def is its parameter, in the model the let: renaming the let leaves the def alone
+    lines = sorted(o.span.line for o in navigate.references(a, *where(text, "units = 4")))
+    assert lines == [1, 8]
+    assert [o.span.line for o in navigate.references(a, *where(text, "Dense(units)", offset=6))] == [2, 3]
+    assert "units = 8" in navigate.hover(a, *where(text, "Dense(units)", offset=6))  # the first call's value
+    assert "x: float32[8]" in navigate.hover(a, *where(text, "output x", offset=7))
+    assert navigate.rename_error("2x") and navigate.rename_error("fit") and navigate.rename_error("None")
+    assert navigate.rename_error("width") is None
+
+
+def test_positions_count_utf16_units():
+    from spec2net.lsp.server import from_lsp, to_lsp
+
+    lines = ['    x = Dense(8, name="\U0001f600a")(a)', "b"]
+    col = lines[0].index("\U0001f600a") + 2  # the `a` after the emoji, in characters: the emoji is one
+    pos = to_lsp(lines, 1, col)
+    assert pos.character == col  # one more UTF-16 unit than characters before it: 1-based -> 0-based
+    assert from_lsp(lines, pos) == (1, col)
+    assert to_lsp(lines, 5, 1) == T.Position(1, 1)  # past the end: clamped
+
+
+def test_without_pygls_one_line_and_exit_2(monkeypatch, capsys):
+    from spec2net.cli import main
+
+    for module in ("pygls", "pygls.lsp.server", "spec2net.lsp.server"):
+        monkeypatch.setitem(sys.modules, module, None)  # as if pygls were not installed
+    assert main(["lsp"]) == 2
+    assert capsys.readouterr().err == ("spec2net lsp: error: the language server needs pygls and lsprotocol: "
+                                       "pip install 'spec2net[lsp]'\n")

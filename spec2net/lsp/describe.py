@@ -9,7 +9,7 @@ registry entry.
 from __future__ import annotations
 
 from .. import ir
-from ..registry import LAYERS, REGISTRIES
+from ..registry import LAYERS, REGISTRIES, LayerDef
 from ..registry.types import REQUIRED, FCall, Sym
 from ..values import ERR, DefValue, LayerClass, LayerValue, show
 from .analysis import tensors_of
@@ -70,6 +70,8 @@ def layer(lv: LayerValue) -> str:
 def signature(defn) -> str:
     """``Dense(units, activation=linear, ...)`` of a LayerDef or a FuncDef, every default shown."""
     parts = [a.name if a.default is REQUIRED else f"{a.name}={spec_value(a.default)}" for a in defn.args]
+    if not parts and not isinstance(defn, LayerDef):  # an activation is written bare: relu
+        return defn.name
     return f"{defn.name}({', '.join(parts)})"
 
 
@@ -92,8 +94,20 @@ def registry_entry(name: str) -> str | None:
     return None
 
 
+def _default(expr) -> str:
+    """A def parameter's default as written, where it is a literal or a name; else '…'."""
+    from .. import syntax as S
+
+    if isinstance(expr, S.Const):
+        return show(expr.value)
+    return expr.id if isinstance(expr, S.Name) else "…"
+
+
 def value(name: str, v, what: str) -> str | None:
     """The hover of ``name`` bound to ``v`` (``what``: how the occurrence binds it, or "use")."""
+    if what == "let":
+        entry = registry_entry(v.name) if isinstance(v, (Sym, FCall)) else None
+        return f"```\nlet {name} = {spec_value(v)}\n```" + (f"\n\n{entry}" if entry else "")
     if isinstance(v, LayerValue):
         return layer(v)
     ts = tensors_of(v)
@@ -105,7 +119,7 @@ def value(name: str, v, what: str) -> str | None:
         return registry_entry(v.defn.auto_name if v.as_function else v.defn.name)
     if isinstance(v, DefValue):
         d = v.node
-        params = ", ".join(p if default is None else f"{p}=…" for p, _s, default in d.params)
+        params = ", ".join(p if default is None else f"{p}={_default(default)}" for p, _s, default in d.params)
         return f"```\ndef {d.name}({params})\n```\ndeclared at {d.span}"
     if isinstance(v, Sym):
         return registry_entry(v.name)
@@ -113,5 +127,4 @@ def value(name: str, v, what: str) -> str | None:
         return None
     if isinstance(v, FCall):
         return registry_entry(v.name)
-    prefix = "let " if what == "let" else ""
-    return f"```\n{prefix}{name} = {spec_value(v)}\n```"
+    return f"```\n{name} = {spec_value(v)}\n```"

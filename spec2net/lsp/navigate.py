@@ -36,11 +36,13 @@ def hover(a: Analysis, line: int, col: int) -> str | None:
         return _model(a, occ.name)
     if occ.what == "def":
         return describe.value(occ.name, DefValue(_def(a, occ.name)), "def")
+    d = a.index.definition(occ)
+    if d is not None and d.what == "let" and d is not occ:  # `units=width`: the let, by its name
+        return hover(a, d.span.line, d.span.col)
     v = a.record.values.get(key, MISSING)
     if v is MISSING:
         v = _output(a, key)
     if v is MISSING:  # not evaluated (a def never called, a model cut short): what it names
-        d = a.index.definition(occ)
         if d is not None and d is not occ:
             return hover(a, d.span.line, d.span.col)
         return describe.registry_entry(occ.name) if d is None else None
@@ -128,7 +130,7 @@ def symbols(a: Analysis) -> list[dict]:
             children += _layers(a, item.span.line, last)
             if m is not None:
                 children += [_sym(o.name, describe.tensor_type(o.tensor), "field", o.span, None) for o in m.outputs
-                             if o.span.line >= item.span.line]
+                             if o.span != item.name_span]  # a sequential's output is the model itself
             children.sort(key=lambda s: (s["span"].line, s["span"].col))
             out.append(_sym(item.name, item.kind, "module", item.name_span, end, children, start=item.span))
     return out

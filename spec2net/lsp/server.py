@@ -67,7 +67,12 @@ class SpecServer(LanguageServer):
             doc.timer = None
         if doc.analysis is not None or self.docs.get(doc.uri) is not doc:
             return
-        doc.analysis = analyze(doc.text, file_of(doc.uri))
+        try:
+            doc.analysis = analyze(doc.text, file_of(doc.uri))
+        except Exception as e:  # noqa: BLE001  (a bug of ours: logged; the editor keeps working on the next change)
+            self.window_log_message(T.LogMessageParams(T.MessageType.Error, f"spec2net lsp: internal error: "
+                                                       f"{type(e).__name__}: {e} (please report it)"))
+            doc.analysis = Analysis(doc.text, doc.text.split("\n"), [], None)
         diagnostics = [lsp_diagnostic(d, doc) for d in doc.analysis.diagnostics]
         self.text_document_publish_diagnostics(T.PublishDiagnosticsParams(doc.uri, diagnostics, doc.version))
 
@@ -243,7 +248,7 @@ def format_edits(text: str, file: str) -> list[T.TextEdit] | None:
 
     try:
         new = format_text(text, file)
-    except SpecError:
+    except SpecError:  # a file that does not parse is left as it is; its diagnostics say why
         return None
     if new == text:
         return []
