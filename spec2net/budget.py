@@ -7,6 +7,12 @@ holds so many copies of every weight, layer output and input (the tables below),
 scratch of drawing the largest weight, plus what a layer computes per time step
 (``LayerDef.step_elements``: a recurrent layer's gates and states). A `?` dimension counts as
 the longest such dimension of the given inputs (1 when there are none, as for `init`).
+
+The data set itself is not in the estimate, only the batch a task slices from it (``input_bytes``):
+data held in memory (an .npz, .csv or .parquet file) is refused by its reader, before it is
+read, when it alone would exceed the budget (spec2net.datasets); memory-mapped data (a directory
+of .npy files) is read a batch at a time (``runtime.data.rows``), so a data set of any size
+trains within the budget.
 """
 
 from __future__ import annotations
@@ -109,7 +115,8 @@ def _draw_scratch(initializer: str) -> int:
 
 
 def input_bytes(model: ir.Model, task: str, batch: int, fill: int, itemsize: int = 4) -> int:
-    """The input arrays (and, when training, the targets) that ``task`` copies or slices."""
+    """The batch of input arrays (and, when training, of targets) that ``task`` copies or slices;
+    never the whole data set, which may be memory-mapped and far larger than the budget."""
     tensors = [*model.inputs, *(o.tensor for o in model.outputs)] if task == "train" else model.inputs
     return sum(_elements(t.type.shape, fill) for t in tensors) * batch * max(itemsize, 4) * INPUT_COPIES[task]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import budget, ir
-from .runtime.data import DataSpec, InputSpec, OutputSpec, check_data, check_inputs
+from .runtime.data import DataSpec, InputSpec, OutputSpec, check_data, check_inputs, rows
 from .summary import format_summary
 
 
@@ -92,7 +92,8 @@ class Net:
         _positive("batch_size", batch_size)
         inputs, n = check_inputs(data_spec(self.ir), inputs)
         self.check_memory("run", inputs, batch=min(n, batch_size), max_memory=max_memory)
-        parts = [run(self.ir, {k: v[i:i + batch_size] for k, v in inputs.items()}, weights)
+        # rows: a memory-mapped data set is read a batch at a time, never resident whole
+        parts = [run(self.ir, {k: rows(v, slice(i, i + batch_size)) for k, v in inputs.items()}, weights)
                  for i in range(0, n, batch_size)]
         return {o: np.concatenate([p[o] for p in parts]) for o in self.output_names}
 

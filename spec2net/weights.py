@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import budget
 from .budget import show_size
 from .diagnostics import one_line
 from .fileio import PathError, atomic_write, open_regular, shown
@@ -98,14 +97,14 @@ def read_npz(path, keys=None, max_bytes: int = 0, error=WeightsError) -> dict:
         raise error(f"{shown(path)}: not a readable .npz file ({type(e).__name__}: {one_line(str(e))})") from None
 
 
-def load_arrays(path, keys=None, max_memory: int | None = None) -> dict:
-    """The arrays of an .npz file of inputs or data, as the commands read them: only ``keys`` (None:
-    all), within the memory budget (``max_memory`` as ``--max-memory``: None, half the machine's
-    memory; 0, no limit); any problem is a one-line PathError: ``load_arrays("in.npz", {"x"})``."""
-    try:
-        return read_npz(path, keys, budget.resolve(max_memory), PathError)
-    except OSError as e:
-        raise PathError(f"{shown(path)}: cannot read: {e.strerror or e}") from None
+def load_arrays(path, keys=None, max_memory: int | None = None, dtypes: dict | None = None) -> dict:
+    """The arrays of a data source, as the commands read them: an .npz file, a directory of .npy
+    files (memory-mapped), a .csv or .parquet file (spec2net.datasets); only ``keys`` (None: all),
+    within the memory budget (``max_memory`` as ``--max-memory``: None, half the machine's memory;
+    0, no limit); any problem is a one-line PathError: ``load_arrays("in.npz", {"x"})``."""
+    from .datasets import open_data  # datasets reads .npz files with read_npz: imported here, no cycle
+
+    return open_data(path, keys, max_memory, dtypes)
 
 
 def _npy_header(zf, info) -> tuple[str, int]:

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from spec2net import ir
-from spec2net.runtime.data import DataError, check_data
+from spec2net.runtime.data import DataError, check_data, rows
 
 from . import sparse
 from .backprop import compiled_loss, loss_and_grads
@@ -54,7 +54,13 @@ def check_finite(loss: float, before: dict, grads: dict, after: dict, epoch: int
 
 
 def _take(arrays: dict, idx) -> dict:
-    return {k: v[idx] for k, v in arrays.items()}
+    """One batch of every array, in memory: gathered by index, so a memory-mapped data set is
+    read a batch at a time (runtime.data.rows), shuffled or not."""
+    return {k: rows(v, idx) for k, v in arrays.items()}
+
+
+def _view(arrays: dict, part: slice) -> dict:
+    return {k: v[part] for k, v in arrays.items()}  # views, of a memory map too: nothing is read
 
 
 class _Epoch:
@@ -93,6 +99,9 @@ def fit(model: ir.Model, data: dict, weights: dict, epochs: int = 1, batch_size:
         keep_going: bool = False, callbacks: list | None = None):
     """Train ``model`` from ``weights``: ``new_weights, history = fit(net.ir, {"x": x, "y": y}, w, epochs=2)``.
 
+    The arrays may be memory-mapped (a directory of .npy files): each batch is read by index, a
+    shuffle being a permutation of indices, and the validation split a view of the last rows.
+
     ``data`` (and ``validation_data``, which takes precedence over ``validation_split``, as in
     Keras) hold inputs by input name and targets by output name, checked first (DataError). A
     NaN or infinite loss, gradient or weight raises NonFiniteError unless ``keep_going``.
@@ -117,7 +126,7 @@ def fit(model: ir.Model, data: dict, weights: dict, epochs: int = 1, batch_size:
         if n_train in (0, n):
             raise TrainError(f"validation_split={validation_split} leaves no training or no validation "
                              f"samples out of {n}")
-        val = _take(inputs, slice(n_train, n)), _take(targets, slice(n_train, n))
+        val = _view(inputs, slice(n_train, n)), _view(targets, slice(n_train, n))
     opt = Optimizer(model.compile.optimizer)
     weights = {k: np.asarray(v, np.float32) for k, v in weights.items()}
     rng = np.random.default_rng(derive_seed("shuffle", seed))

@@ -1,5 +1,5 @@
-"""What the data commands (run, predict, evaluate, train) share: data errors reported against
-the file they came from, and arrays written as an .npz output."""
+"""What the data commands (run, predict, evaluate, train) share: the data read for a model, data
+errors reported against the file they came from, and arrays written as an .npz output."""
 
 from __future__ import annotations
 
@@ -12,7 +12,19 @@ import numpy as np
 from ..cli import UsageError
 from ..fileio import atomic_write, shown
 from ..runtime.data import DataError
-from ..weights import WeightsError
+from ..weights import WeightsError, load_arrays
+
+
+def load_data(path, net, targets: bool = True, max_memory: int | None = None) -> dict:
+    """The arrays ``net`` reads from the data source ``path`` (an .npz file, a directory of .npy
+    files, a .csv or .parquet file; spec2net.datasets): its inputs, and its targets when
+    ``targets``; CSV and Parquet columns take the dtypes the spec declares for its inputs. Each
+    array is an ``np.ndarray`` or a read-only ``np.memmap`` (a directory): take batches with
+    ``spec2net.runtime.data.rows(array, index)``, never ``np.asarray(array)`` whole. A file
+    problem is a one-line PathError (exit 2); values are checked by ``runtime.data.check_data``:
+    ``load_data("data", net, max_memory=1 << 30)``."""
+    keys = {*net.input_names, *(net.output_names if targets else ())}
+    return load_arrays(path, keys, max_memory, {t.input_name: t.type.dtype for t in net.ir.inputs})
 
 
 @contextlib.contextmanager

@@ -28,13 +28,23 @@ for an (n, 1) output train as (n, 1); then, per loss: class ids (integral, withi
 ``categorical_crossentropy`` and ``categorical_hinge``: one-hot rows of the output's width,
 for ``kl_divergence`` rows of probabilities); finite values. Values are not checked further,
 as Keras does not: hinge losses read -1/1 labels, and 0/1 ones only when a whole batch is 0/1.
+
+Data larger than memory: an array may be memory-mapped (``np.memmap``, as NumPy maps a .npy file). The
+value checks read it in pieces of about ``CHUNK`` bytes, and trainers take each batch with
+``rows(array, index)``, which reads a mapped file's rows with file reads: only the batch is ever
+in memory, whatever the size of the file.
 """
 
 from __future__ import annotations
 
+import math
+import mmap
+import os
 from dataclasses import dataclass
 
 import numpy as np
+
+CHUNK = 16 << 20  # bytes of rows a value check reads at a time
 
 
 class DataError(ValueError):
@@ -193,28 +203,133 @@ def _fits(got: tuple, want: tuple) -> bool:
 
 def _integral(what, x, expected) -> None:
     if x.dtype.kind == "f":
-        bad = np.isfinite(x) & (x != np.round(x))
-        if bad.any():
-            at = _first(bad)
-            raise DataError(f"{what}: expected {expected} (integers), got {x[at].item():g} at index {at}")
+        _, at, value = _scan(x, lambda c: np.isfinite(c) & (c != np.round(c)), count=False)
+        if at is not None:
+            raise DataError(f"{what}: expected {expected} (integers), got {value:g} at index {at}")
 
 
 def _finite(what, x) -> None:
     if x.dtype.kind == "f":
-        bad = ~np.isfinite(x)
-        if bad.any():
-            at = _first(bad)
-            raise DataError(f"{what}: expected finite values, got {int(bad.sum())} non-finite, the first "
-                            f"{float(x[at])} at index {at}")
+        n, at, value = _scan(x, lambda c: ~np.isfinite(c))
+        if n:
+            raise DataError(f"{what}: expected finite values, got {n} non-finite, the first "
+                            f"{float(value)} at index {at}")
 
 
 def _in_range(what, x, bound: int, name: str) -> None:
-    bad = (x < 0) | (x >= bound)
-    if bad.any():
-        at = _first(bad)
-        value = x[at].item()
+    n, at, value = _scan(x, lambda c: (c < 0) | (c >= bound))
+    if n:
         raise DataError(f"{what}: {name} must lie in [0, {bound}), got {value:g} at index {at} "
-                        f"({int(bad.sum())} out of range)")
+                        f"({n} out of range)")
+
+
+def _scan(x, bad_of, count: bool = True) -> tuple[int, tuple | None, object]:
+    """``(how many, index of the first, its value)`` of the elements where ``bad_of`` is True,
+    read a piece at a time (a memory-mapped array is never in memory whole); without ``count``,
+    it stops at the first piece holding one."""
+    n, first, value = 0, None, None
+    for start, piece in chunks(x):
+        bad = bad_of(piece)
+        found = int(np.count_nonzero(bad))
+        if found and first is None:
+            at = _first(bad)
+            first, value = (at[0] + start, *at[1:]), piece[at].item()
+            if not count:
+                break
+        n += found
+    return n, first, value
+
+
+def chunks(x):
+    """``(first row, rows)`` pieces of ``x`` along its first axis, about ``CHUNK`` bytes each:
+    ``for start, piece in chunks(x): ...``. Pieces of a mapped file are read (``rows``)."""
+    step = max(1, CHUNK // max(1, x.itemsize * math.prod(x.shape[1:])))
+    for start in range(0, len(x), step):
+        yield start, rows(x, slice(start, start + step))
+
+
+def rows(a, index) -> np.ndarray:
+    """``a[index]`` (a slice or integer array over the first axis), in memory: ``rows(x, order[:32])``.
+
+    Rows of a file mapped by ``np.memmap`` (a .npy file, mapped) are read from the file, not through the
+    mapping: a page touched through a mapping stays in the process's resident memory until it is
+    unmapped, and the kernel maps a whole cached folio (up to megabytes) per fault, so shuffled
+    batches taken through the mapping would leave most of the file resident. The batch is the
+    only memory this takes (and a piece of at most ``SPAN`` bytes)."""
+    where = _mapped(a)
+    if where is None:
+        return np.asarray(a)[index]
+    path, offset = where
+    n = len(a)
+    if isinstance(index, slice):
+        idx = np.arange(*index.indices(n))
+    else:
+        idx = np.asarray(index, np.intp).reshape(-1)
+        idx = np.where(idx < 0, idx + n, idx)
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise IndexError(f"row index out of range for {n} rows")
+    out = np.empty((len(idx), *a.shape[1:]), a.dtype)
+    if not out.size:
+        return out
+    order = None if np.all(idx[1:] >= idx[:-1]) else np.argsort(idx, kind="stable")
+    at = idx if order is None else idx[order]
+    with open(path, "rb", buffering=0) as f:
+        _gather(f, out.reshape(len(at), -1).view(np.uint8), (offset + at * a.strides[0]).tolist(), a.strides[0], path)
+    if order is None:
+        return out
+    result = np.empty_like(out)
+    result[order] = out
+    return result
+
+
+GAP, SPAN = 32 << 10, 1 << 20  # rows closer than GAP bytes are read together, in reads of at most SPAN bytes
+
+
+def _gather(f, out: np.ndarray, starts: list, stride: int, path) -> None:
+    """Rows starting at the sorted byte offsets ``starts`` into ``out`` (one row of bytes each):
+    one read per row, per run of adjacent rows, or per span of rows near each other (a small
+    row costs a system call otherwise: a batch of class ids would take one read per sample)."""
+    size, count, i = out.shape[1], len(starts), 0
+    view = memoryview(out.reshape(-1))
+    while i < count:
+        j, first = i + 1, starts[i]
+        while j < count and starts[j] - starts[j - 1] <= GAP and starts[j] + size - first <= SPAN:
+            j += 1
+        end = starts[j - 1] + size
+        if end - first == (j - i) * size:  # adjacent rows: straight into the batch
+            _read(f, view[i * size:j * size], first, path)
+        else:
+            piece = np.empty(-(-(end - first) // stride) * stride, np.uint8)
+            _read(f, memoryview(piece)[:end - first], first, path)
+            picks = (np.asarray(starts[i:j]) - first) // stride
+            out[i:j] = piece.reshape(-1, stride)[picks, :size]
+        i = j
+
+
+def _mapped(a) -> tuple[str, int] | None:
+    """``(file, offset of a[0] in it)`` when ``a`` views a file mapped by np.memmap with its rows
+    laid out whole (each row contiguous, forward strides), else None."""
+    root = a
+    while isinstance(root, np.ndarray) and not isinstance(root.base, mmap.mmap):
+        root = root.base
+    if not isinstance(root, np.memmap) or not getattr(root, "filename", None):
+        return None
+    if a.ndim == 0 or a.strides[0] < a[:1].nbytes or not a[:1].flags.c_contiguous:
+        return None
+    delta = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return root.filename, root.offset + delta
+
+
+def _read(f, view: memoryview, offset: int, path) -> None:
+    while len(view):
+        if hasattr(os, "preadv"):  # one system call, no shared file position
+            got = os.preadv(f.fileno(), [view], offset)
+        else:
+            f.seek(offset)
+            got = f.readinto(view)
+        if not got:
+            raise DataError(f"{path}: the file ended before the rows its header promises (changed while read?)")
+        view, offset = view[got:], offset + got
 
 
 def _first(bad: np.ndarray) -> tuple:
