@@ -121,7 +121,7 @@ def build(tokens: list) -> list:
             prev, unary = tok, False
             continue
         space = _space(prev, tok, unary, frame is not top)
-        if space:
+        if space and not (frame.item and frame.item[-1] is HARD):  # no blank to start a line
             frame.item.append(space)
         if kind in CLOSERS:
             free = kind != "LBRACE" or prev is None or prev.type in DICT_AFTER
