@@ -270,3 +270,18 @@ def test_cli_stdin_to_stdout(monkeypatch, capsys):
     status, out, err = fmt("-", data=b"\xff\xfe m\x00")
     assert status == 1 and "[encoding]" in err
     assert fmt("-", "-", data=b"") == (2, "", "spec2net fmt: error: stdin (-) can be read only once\n")
+
+
+def test_cli_a_failed_write_leaves_the_file_as_it_was(tmp_path, monkeypatch, capsys):
+    from spec2net import fileio
+
+    spec = tmp_path / "m.net"
+    spec.write_bytes(b"model m{input a:[4]\noutput a}\n")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileio, "_create_temp", full_disk)
+    assert main(["fmt", str(spec)]) == 2
+    assert capsys.readouterr().err == f"spec2net fmt: error: {spec}: cannot write: No space left on device\n"
+    assert spec.read_bytes() == b"model m{input a:[4]\noutput a}\n" and len(list(tmp_path.iterdir())) == 1
