@@ -215,10 +215,12 @@ async def test_formatting_through_spec2net_fmt(client: LanguageClient):
 async def test_changes_in_quick_succession_are_analysed_once(client: LanguageClient):
     uri, _ = await open_doc(client, "typing.net", SPAM)
     seen = []
-    for version in (2, 3, 4):  # typing: each change within the debounce of the previous one
+    start = at(SPAM, "SimpleRNN(32)", offset=10)
+    for version in (2, 3, 4):  # typing, as an editor sends it: edits of a range, within the debounce
+        end = T.Position(start.line, start.character + (2 if version == 2 else 1))
         client.text_document_did_change(T.DidChangeTextDocumentParams(
             T.VersionedTextDocumentIdentifier(version, uri),
-            [T.TextDocumentContentChangeWholeDocument(SPAM.replace("SimpleRNN(32)", f"SimpleRNN({version})"))]))
+            [T.TextDocumentContentChangePartial(T.Range(start, end), str(version))]))
     while 4 not in seen:
         params = await asyncio.wait_for(client.wait_for_notification(T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), 20)
         if params.uri == uri:
@@ -274,6 +276,16 @@ def test_scopes_follow_rebinding_and_shadowing():
     assert [o.span.line for o in navigate.references(a, *where(text, "Dense(units)", offset=6))] == [2, 3]
     assert "units = 8" in navigate.hover(a, *where(text, "Dense(units)", offset=6))  # the first call's value
     assert "x: float32[8]" in navigate.hover(a, *where(text, "output x", offset=7))
+    # a def's parameter is also the keyword of its calls: `block(x, units=2)`
+    text = text.replace("x = block(x)", "x = block(x, units=2)")
+    a = analysis(text)
+    param = where(text, "units=8")
+    assert [(o.span.line, o.what) for o in navigate.references(a, *param)] == [(2, "param"), (3, "use"),
+                                                                              (9, "keyword")]
+    assert navigate.definition(a, *where(text, "units=2")).span == navigate.definition(a, *param).span
+    assert "units = 2" in navigate.hover(a, *where(text, "Dense(units)", offset=6))
+    text2 = text.replace("Dense(units)(x)\n    return", "Dense(units, use_bias=false)(x)\n    return")
+    assert "true or false; default true" in navigate.hover(analysis(text2), *where(text2, "use_bias"))
     assert navigate.rename_error("2x") and navigate.rename_error("fit") and navigate.rename_error("None")
     assert navigate.rename_error("width") is None
 

@@ -152,16 +152,10 @@ def _values(a, where, key, section, line, block) -> list[dict]:
 
 
 def _arg(callee: str, key: str):
-    defn = _callee(callee)
+    defn = describe.callee_entry(callee)
     if defn is None:
         return None
     return next((x for x in defn.args if x.name == key or key in x.aliases), None)
-
-
-def _callee(name: str):
-    """The registry entry a call's name means: a layer, a merge function's layer, or a function."""
-    return LAYERS.get(name) or MERGE_FUNCS.get(name) or next((t[name] for t in REGISTRIES.values() if name in t),
-                                                             None)
 
 
 def _kind(kind: str) -> list[dict]:
@@ -174,7 +168,7 @@ def _kind(kind: str) -> list[dict]:
 
 def _arguments(a, callee: str) -> list[dict]:
     """``units=`` and the like: a layer's or function's arguments with their defaults, a def's parameters."""
-    defn = _callee(callee)
+    defn = describe.callee_entry(callee)
     out = []
     if defn is not None:
         names = [(x.name, "required" if x.default is REQUIRED else f"= {describe.spec_value(x.default)}")

@@ -103,6 +103,24 @@ def _default(expr) -> str:
     return expr.id if isinstance(expr, S.Name) else "…"
 
 
+def callee_entry(name: str):
+    """The registry entry a call's name means: a layer, a merge function's layer, or a function."""
+    from ..builder import MERGE_FUNCS
+
+    return LAYERS.get(name) or MERGE_FUNCS.get(name) or next(
+        (t[name] for t in REGISTRIES.values() if name in t), None)
+
+
+def keyword(callee: str, name: str) -> str | None:
+    """``activation`` in ``Dense(8, activation=relu)``: what the argument takes and its default."""
+    entry = callee_entry(callee)
+    arg = None if entry is None else next((x for x in entry.args if x.name == name or name in x.aliases), None)
+    if arg is None:
+        return None
+    default = "required" if arg.default is REQUIRED else f"default {spec_value(arg.default)}"
+    return f"```\n{callee}({arg.name}=...)\n```\n{arg.type.expected}; {default}"
+
+
 def value(name: str, v, what: str) -> str | None:
     """The hover of ``name`` bound to ``v`` (``what``: how the occurrence binds it, or "use")."""
     if what == "let":

@@ -25,7 +25,11 @@ def hover(a: Analysis, line: int, col: int) -> str | None:
     """Markdown for the name at (line, col), or None."""
     occ = a.index.at(line, col)
     if occ is None:
-        return None
+        kw = a.index.keyword_at(line, col)
+        if kw is None:
+            return None
+        param = a.index.definition(kw)
+        return describe.keyword(kw.callee, kw.name) if param is None else hover(a, param.span.line, param.span.col)
     key = (occ.span.line, occ.span.col)
     if key in a.record.layers:  # `Dense` in `Dense(8)(x)`: the layer built there
         return describe.layer(a.record.layers[key])
@@ -73,7 +77,7 @@ def _model(a: Analysis, name: str) -> str | None:
 
 
 def definition(a: Analysis, line: int, col: int) -> Occ | None:
-    occ = a.index.at(line, col)
+    occ = a.index.at(line, col) or a.index.keyword_at(line, col)
     return None if occ is None else a.index.definition(occ)
 
 
@@ -87,8 +91,10 @@ def references(a: Analysis, line: int, col: int, include_declaration: bool = Tru
 
 def renameable(a: Analysis, line: int, col: int) -> Occ | None:
     """The occurrence at (line, col) if its symbol is the file's own (a tensor, layer, let, def,
-    parameter or model), not a name of the language."""
+    parameter or model), not a name of the language; ``units=`` of a def's call is its parameter."""
     occ = a.index.at(line, col)
+    if occ is None and a.index.keyword_at(line, col) is not None:
+        occ = a.index.definition(a.index.keyword_at(line, col))
     return occ if occ is not None and a.index.symbol(occ) is not None else None
 
 

@@ -31,11 +31,12 @@ class Occ:
     span: object  # diagnostics.Span of the name's token
     scope: Scope
     order: int  # the statement's index: a binding is seen by the statements after it
-    what: str  # "let" "def" "model" "param" "input" "assign" "output" or "use"
+    what: str  # "let" "def" "model" "param" "input" "assign" "output", "use", or "keyword"
+    callee: str = ""  # a keyword argument's: the name called (a layer, a function, a def)
 
     @property
     def binds(self) -> bool:
-        return self.what != "use"
+        return self.what not in ("use", "keyword")
 
 
 class Index:
@@ -45,6 +46,7 @@ class Index:
         self.file = Scope("file", "", tree)
         self.scopes: list[Scope] = []
         self.occs: list[Occ] = []
+        self.keywords: dict[int, list[Occ]] = {}  # by line: `units=` in calls (no symbols: names of arguments)
         if tree is not None:
             for i, item in enumerate(tree.items):
                 self._item(item, i)
@@ -112,6 +114,9 @@ class Index:
                 self._add(x.id, x.span, scope, order, "use")
             elif isinstance(x, S.Call):
                 todo += [x.func, *x.args, *(v for _n, _s, v in x.kwargs)]
+                callee = x.func.id if isinstance(x.func, S.Name) else ""
+                for name, span, _v in x.kwargs:
+                    self.keywords.setdefault(span.line, []).append(Occ(name, span, scope, order, "keyword", callee))
             elif isinstance(x, S.DictExpr):
                 todo += [v for _k, _s, v in x.pairs]
             elif isinstance(x, (S.ListExpr, S.TupleExpr)):
@@ -133,6 +138,10 @@ class Index:
                 return o
         return None
 
+    def keyword_at(self, line: int, col: int) -> Occ | None:
+        """The keyword argument's name at (line, col): ``units`` of ``ffn(h, units=8)``."""
+        return next((k for k in self.keywords.get(line, ()) if k.span.col <= col <= k.span.col + len(k.name)), None)
+
     def symbol(self, occ: Occ):
         """``(scope, name)`` of the binding this occurrence means, or None for the language's names."""
         if occ.scope is not self.file and occ.name in occ.scope.names:
@@ -146,13 +155,22 @@ class Index:
         sym = self.symbol(occ)
         if sym is None:
             return []
-        return [o for o in self._by_name.get(occ.name, ()) if self.symbol(o) == sym]
+        out = [o for o in self._by_name.get(occ.name, ()) if self.symbol(o) == sym]
+        scope = sym[0]
+        if scope.kind == "def" and any(o.what == "param" for o in out):  # and `units=` in the def's calls
+            out += [k for ks in self.keywords.values() for k in ks if k.callee == scope.name and k.name == occ.name]
+            out.sort(key=lambda o: (o.span.line, o.span.col))
+        return out
 
     def definition(self, occ: Occ) -> Occ | None:
         """The binding ``occ`` reads: itself for a binding, else the last one of an earlier
-        statement of its scope (the first binding for a name used before it is bound)."""
+        statement of its scope (the first binding for a name used before it is bound); for a
+        keyword argument of a def's call, the def's parameter."""
         if occ.binds:
             return occ
+        if occ.what == "keyword":
+            scope = self.scope_named("def", occ.callee)
+            return next((o for o in self.occs if o.scope is scope and o.what == "param" and o.name == occ.name), None)
         sym = self.symbol(occ)
         if sym is None:
             return None

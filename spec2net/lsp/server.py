@@ -174,7 +174,7 @@ def make_server() -> SpecServer:
         text = N.hover(a, line, col)
         if text is None:
             return None
-        occ = a.index.at(line, col)
+        occ = a.index.at(line, col) or a.index.keyword_at(line, col)
         return T.Hover(T.MarkupContent(T.MarkupKind.Markdown, text), name_range(a.lines, occ.span, occ.name))
 
     @ls.feature(T.TEXT_DOCUMENT_COMPLETION, T.CompletionOptions(trigger_characters=["(", "=", ",", ":", "["]))
