@@ -252,6 +252,11 @@ def test_cli_check_diff_write_and_refusals(tmp_path, capsys):
     assert (bad.read_bytes(), clean.stat().st_mtime_ns) == (before[bad][0], before[clean][1])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.net", "clean.net", "ugly.net"]  # no temp left
 
+    clean.write_bytes(b"\xef\xbb\xbf" + clean.read_bytes())  # a byte-order mark: the one change
+    assert main(["fmt", "--check", str(clean)]) == 1
+    assert main(["fmt", str(clean)]) == 0 and clean.read_bytes() == b"model m { input a: [4]; output a }\n"
+    capsys.readouterr()
+
     assert main(["fmt", str(tmp_path / "missing.net")]) == 2
     assert "missing.net: cannot read" in capsys.readouterr().err
 

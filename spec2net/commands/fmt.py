@@ -67,7 +67,7 @@ def _one(path: str, args) -> int:
     except SpecError as e:
         print("\n".join(e.render()), file=sys.stderr)
         return 1
-    changed = new != text
+    changed = new != text or (path != "-" and _has_bom(path))  # the layout's files have none
     if args.diff and changed:
         sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True),
                                                    shown(name), f"{shown(name)} (formatted)"))
@@ -86,6 +86,14 @@ def _one(path: str, args) -> int:
             return _error(f"{shown(path)}: cannot write: {e.strerror or e}")
         print(f"reformatted {shown(path)}", file=sys.stderr)
     return 0
+
+
+def _has_bom(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(3) == codecs.BOM_UTF8
+    except OSError:  # it was read a moment ago; writing it will say what is wrong
+        return False
 
 
 def _error(message: str) -> int:
