@@ -201,6 +201,11 @@ def test_one_line_block_too_long_for_the_line_is_opened():
                                    "    output y = Dense(4, activation=relu, kernel_initializer=he_normal)(x_1)\n}\n")
 
 
+def test_a_one_line_block_whose_header_holds_a_comment_is_opened():
+    text = "def f(a,  # the input\n b) { return a }\nmodel m { input a: [4]; output a }\n"
+    assert assert_same_meaning(text).startswith("def f(\n    a,  # the input\n    b,\n) {\n    return a\n}\n")
+
+
 def test_crlf_bom_tabs_and_semicolons_are_normalized():
     text = "\ufefflet a = 1;;\r\n\tmodel m {\r\n\tinput x: [a]\r\n\toutput y = x  # note\r\n}\r\n"
     assert format_text(text) == "let a = 1\n\nmodel m {\n    input x: [a]\n    output y = x  # note\n}\n"

@@ -68,7 +68,7 @@ def _stmt(stmt: Stmt, indent: int, out: list) -> None:
 def _one_line(stmt: Stmt) -> str | None:
     """``compile { optimizer = adam; loss = mse }``; None when a comment needs its own line."""
     block = stmt.block
-    if block.end or block.open_trailing:
+    if block.end or block.open_trailing or any(t.type == "COMMENT" for t in stmt.tokens):
         return None
     parts = []
     for inner in block.body:
