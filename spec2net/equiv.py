@@ -167,7 +167,34 @@ class TorchAdapter(_Generated):
                   callbacks=())
 
 
-ADAPTERS = {a.name: a for a in (NumpyAdapter(), KerasAdapter(), TorchAdapter())}
+class OnnxAdapter:
+    """The ONNX model ``spec2net build --backend onnx`` writes, in onnxruntime, every layer call's
+    output made a graph output (``backends.onnx.traced_model``). Inference only."""
+
+    name = "onnx"
+
+    def available(self):
+        ok = all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
+        return ok, "" if ok else "onnx and onnxruntime are not installed (pip install 'spec2net[onnx]')"
+
+    def run(self, net, inputs, weights):
+        import onnxruntime as ort
+
+        from .backends.onnx import traced_model
+
+        proto, names = traced_model(net.ir, weights)
+        sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        got = dict(zip([o.name for o in sess.get_outputs()],
+                       sess.run(None, {t.input_name: inputs[t.input_name] for t in net.ir.inputs})))
+        return {n: got[n] for n in net.output_names}, {t: got[name] for t, name in names.items()}
+
+    def train(self, net, data, weights, steps):
+        from .cli import UsageError
+
+        raise UsageError("--train: an ONNX model is an inference graph; compare onnx without --train")
+
+
+ADAPTERS = {a.name: a for a in (NumpyAdapter(), KerasAdapter(), TorchAdapter(), OnnxAdapter())}
 UNKNOWN_LENGTH = 7  # what a `?` dimension is in the random data (the memory budget counts it too)
 
 

@@ -5,6 +5,7 @@ emitters are in ``emit_*.py`` (the ``EMITTERS`` table), the layout conversions i
 """
 
 from .emitter import EMITTERS
-from .export import DEFAULT_OPSET, MIN_OPSET, build_model, check_size, model_bytes
+from .export import DEFAULT_OPSET, MIN_OPSET, build_model, check_size, model_bytes, traced_model
 
-__all__ = ["DEFAULT_OPSET", "EMITTERS", "MIN_OPSET", "build_model", "check_size", "model_bytes"]
+__all__ = ["DEFAULT_OPSET", "EMITTERS", "MIN_OPSET", "build_model", "check_size", "model_bytes",
+           "traced_model"]

@@ -20,7 +20,7 @@ from spec2net.weights import check_weights
 
 from . import emit_conv, emit_core, emit_merge, emit_norm, emit_recurrent, emit_simple, emit_wrappers  # noqa: F401
 from .emitter import EMITTERS, Call
-from .graph import Graph, value_info
+from .graph import ONNX_DTYPES, Graph, value_info
 
 # opset 18: every op here in the form it has since (Reduce* take their axes as an input); the
 # onnxruntime releases from 1.14 run all of it. Later opsets change none of the ops used here.
@@ -53,6 +53,25 @@ def build_model(model: ir.Model, weights: dict, opset: int = DEFAULT_OPSET) -> o
     """The model as ONNX, its weights as initializers: ``build_model(net.ir, net.init_weights(0))``.
     Raises WeightsError (spec2net.weights) for weights that are not the model's, SpecError for a
     model ONNX cannot hold (``check_size``)."""
+    return build_traced(model, weights, opset)[0]
+
+
+def traced_model(model: ir.Model, weights: dict, opset: int = DEFAULT_OPSET) -> tuple:
+    """``(model, names)`` where every layer call's output is also a graph output and ``names``
+    maps each ``ir.Tensor`` to its ONNX name: what ``spec2net equiv`` compares tensor by tensor."""
+    proto, names = build_traced(model, weights, opset)
+    known = {o.name for o in proto.graph.output}
+    for node in model.nodes:
+        for t in node.outputs:
+            if names[t] not in known:
+                known.add(names[t])
+                proto.graph.output.append(helper.make_tensor_value_info(
+                    names[t], ONNX_DTYPES["float32" if _float(t.type.dtype) else t.type.dtype], None))
+    return proto, {t: names[t] for node in model.nodes for t in node.outputs}
+
+
+def build_traced(model: ir.Model, weights: dict, opset: int) -> tuple:
+    """``(model, {ir.Tensor: its ONNX name})``."""
     check_size(model)
     check_weights(model, weights)
     g = Graph(used=[t.input_name for t in model.inputs] + [o.name for o in model.outputs])
@@ -86,7 +105,7 @@ def build_model(model: ir.Model, weights: dict, opset: int = DEFAULT_OPSET) -> o
     graph = helper.make_graph(g.nodes, model.name, inputs, outputs, initializer=list(g.initializers.values()))
     opsets = [helper.make_opsetid("", opset)]
     return helper.make_model(graph, opset_imports=opsets, producer_name="spec2net", producer_version=__version__,
-                             ir_version=helper.find_min_ir_version_for(opsets))
+                             ir_version=helper.find_min_ir_version_for(opsets)), names
 
 
 def model_bytes(model: ir.Model, weights: dict, opset: int = DEFAULT_OPSET) -> bytes:
