@@ -97,7 +97,7 @@ def _weights(path, model, store: WeightStore) -> dict:
                 if not np.issubdtype(a.dtype, np.number):
                     raise ModelFileError(f"{shown(path)}: layer {layer.name!r}: weight {p.name} is not numbers")
                 out[f"{layer.name}/{p.name}"] = np.asarray(a, dtype=np.float32)
-        extra = set(have) - set(by_sub) - {""}
+        extra = {k for k, v in have.items() if v} - set(by_sub) - {""}
         if extra or (have.get("") and "" not in by_sub):
             raise ModelFileError(f"{shown(path)}: layer {layer.name!r} ({layer.type}): the file holds weights "
                                  "the layer does not have")

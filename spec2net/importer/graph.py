@@ -11,6 +11,7 @@ feeds a layer's data is code the language lacks, and is refused.
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from dataclasses import dataclass, field
 
 from ..registry import LAYERS
@@ -187,14 +188,19 @@ def _call(name, entry, k, node) -> Call:
 
 
 def _refs(v) -> list:
-    """``[(output name or None, tensor)]`` of Keras's input_layers / output_layers."""
+    """``[(name, tensor)]`` of Keras's input_layers / output_layers. A list names each by its layer,
+    as Keras's ``output_names`` does; where two share a layer (an LSTM's states) the spec needs
+    distinct names: ``lstm_0``, ``lstm_1``."""
     if v is None:
         return []
     if isinstance(v, dict):
-        return [(str(k), tuple(x[:3])) for k, x in v.items()]
+        return [(str(k), (str(x[0]), int(x[1]), int(x[2]))) for k, x in v.items()]
     if v and isinstance(v[0], str):
-        return [(str(v[0]), (v[0], int(v[1]), int(v[2])))]
-    return [(str(x[0]), (x[0], int(x[1]), int(x[2]))) for x in v]
+        v = [v]
+    refs = [(str(x[0]), int(x[1]), int(x[2])) for x in v]
+    count = Counter(r[0] for r in refs)
+    return [(r[0] if count[r[0]] == 1 else f"{r[0]}_{r[2]}" if r[1] == 0 else f"{r[0]}_{r[1]}_{r[2]}", r)
+            for r in refs]
 
 
 def _ordered(calls: list, order: dict, inputs: list) -> list:

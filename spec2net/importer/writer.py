@@ -116,12 +116,19 @@ def spec_text(graph: Graph, compile_lines: list[str], explicit: dict, header: st
     else:
         kind = "model"
         body += _functional(graph, namer, call_of, dims, order)
-    lines.append(f"{kind} {_ident(graph.name, 'model')} {{")
+    lines.append(f"{kind} {_model_name(graph.name)} {{")
     lines += ["    " + b for b in body]
     if compile_lines:
         lines += [""] + compile_lines
     lines.append("}")
     return "\n".join(lines) + "\n", order
+
+
+def _model_name(name: str) -> str:
+    """Keras's model name as an identifier: its automatic ``sequential`` is a keyword here."""
+    name = re.sub(r"\W", "_", name) or "model"
+    name = "m_" + name if name[0].isdigit() else name
+    return name + "_model" if name in KEYWORDS else name
 
 
 def _ident(name: str, what: str) -> str:
