@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 CHUNK = 16 << 20  # bytes of rows a value check reads at a time
+GAP, SPAN = 32 << 10, 1 << 20  # rows of a mapped file closer than GAP bytes are read together, at most SPAN at once
 
 
 class DataError(ValueError):
@@ -280,9 +281,6 @@ def rows(a, index) -> np.ndarray:
     result = np.empty_like(out)
     result[order] = out
     return result
-
-
-GAP, SPAN = 32 << 10, 1 << 20  # rows closer than GAP bytes are read together, in reads of at most SPAN bytes
 
 
 def _gather(f, out: np.ndarray, starts: list, stride: int, path) -> None:
