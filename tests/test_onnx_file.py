@@ -97,6 +97,9 @@ def test_cli_refusals(tmp_path, capsys):
         (["--backend", "keras", "-o", tmp_path / "m.py", "--opset", 18], "--opset"),
         (["--backend", "onnx", "-o", out, "--weights", tmp_path / "none.npz"], "none.npz"),
     ]
+    spec2net.save_weights(tmp_path / "big.npz", {"x": np.zeros(100_000, np.float32)})
+    cases.append((["--backend", "onnx", "-o", out, "--weights", tmp_path / "big.npz", "--max-memory", "1K"],
+                   "memory budget"))
     spec2net.save_weights(tmp_path / "bad.npz", {"dense/kernel": np.zeros((3, 3), np.float32)})
     cases.append((["--backend", "onnx", "-o", out, "--weights", tmp_path / "bad.npz"], "missing"))
     for argv, said in cases:
@@ -106,6 +109,13 @@ def test_cli_refusals(tmp_path, capsys):
         assert first.startswith("spec2net build: error: ") and said in err and "Traceback" not in err, err
         assert not out.exists()
 
+
+
+def test_drawing_the_weights_keeps_to_the_memory_budget(tmp_path, capsys):
+    spec = tmp_path / "m.net"
+    spec.write_text(SPEC)
+    assert _cli("build", spec, "--backend", "onnx", "-o", tmp_path / "m.onnx", "--max-memory", "1K") == 1
+    assert "[memory]" in capsys.readouterr().err and not (tmp_path / "m.onnx").exists()
 
 
 def test_a_model_over_2_gib_is_refused_before_any_weight():

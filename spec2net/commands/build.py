@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from ..cli import UsageError, add_spec_options, load_net
+from ..cli import UsageError, add_memory_option, add_spec_options, load_net
 from ..fileio import atomic_write, check_output_paths, shown
 
 HELP = "write a standalone Keras 3 or PyTorch module for the spec, or the model as ONNX"
@@ -22,6 +22,7 @@ def add_arguments(p):
                    help="onnx: the initializers' values (default: those of `spec2net init` with seed 0)")
     p.add_argument("--opset", type=int, default=None, metavar="N",
                    help="onnx: the ONNX opset to write (default 18; 18 up to what the onnx package knows)")
+    add_memory_option(p)  # onnx: the weights drawn or read
     add_spec_options(p)
 
 
@@ -29,7 +30,7 @@ def _check_flags(args) -> None:
     if args.standalone and args.backend != "torch":
         raise UsageError("--standalone is for --backend torch (the Keras module imports only keras)")
     if args.backend != "onnx":
-        for flag, value in (("--weights", args.weights), ("--opset", args.opset)):
+        for flag, value in (("--weights", args.weights), ("--opset", args.opset), ("--max-memory", args.max_memory)):
             if value is not None:
                 raise UsageError(f"{flag} is for --backend onnx (a generated module loads its weights itself)")
         return
@@ -71,12 +72,16 @@ def _onnx(args) -> bytes:
     opset, newest = args.opset, onnx.defs.onnx_opset_version()
     if opset is not None and not MIN_OPSET <= opset <= newest:
         raise UsageError(f"--opset {opset}: expected an opset from {MIN_OPSET} to {newest} (the onnx package's newest)")
+    from ..budget import resolve
     from ..weights import WeightsError, load_weights
 
     net = load_net(args)
     check_size(net.ir, net.sources)  # before drawing or reading any weight
     try:
-        weights = load_weights(args.weights) if args.weights else net.init_weights(seed=0)
+        if args.weights:  # read within the memory budget: a compressed bomb is refused before it inflates
+            weights = load_weights(args.weights, max_bytes=resolve(args.max_memory))
+        else:
+            weights = net.init_weights(seed=0, max_memory=args.max_memory)
         return model_bytes(net.ir, weights, *([] if opset is None else [opset]))
     except WeightsError as e:
         raise UsageError(str(e)) from None
