@@ -263,7 +263,8 @@ class ModelBuilder(Statements, Arithmetic, KerasHabits):
             return self.err(vspan, M.SHARED_MISFIT, name=layer.name, type=types[0])
         if states and tensors[0].masked:
             self.err(kw[0][1], M.MASK_IGNORED, layer=defn.name)
-        node = ir.Node(layer, tensors + states, [], span, len(layer.nodes), initial_states=len(states))
+        node = ir.Node(layer, tensors + states, [], span, len(layer.nodes), initial_states=len(states),
+                       defs=tuple(zip(self.stack, self.call_spans)))
         node.outputs = [ir.Tensor(t, node, i, masked=m) for i, (t, m) in enumerate(zip(outs, masks))]
         layer.nodes.append(node)
         self.nodes.append(node)

@@ -116,6 +116,10 @@ class Node:
     # how many of ``inputs``, at the end, are a recurrent call's ``initial_state`` (Keras's call
     # keyword): ``LSTM(8)(x, initial_state=[h, c])`` has inputs [x, h, c] and 2 here
     initial_states: int = 0
+    # the `def` calls whose expansion made this node, outermost first, as ((def name, Span of the
+    # call), ...): empty in the model's own body. Two calls of one def differ by their spans (or
+    # by an outer call's), so a picture can draw each expansion as a group.
+    defs: tuple = ()
 
 
 @dataclass
