@@ -271,7 +271,8 @@ def test_rows_read_from_the_file_what_indexing_reads(tmp_path, monkeypatch):
         for view, ref in ((m, a), (m[7:], a[7:]), (m[::3], a[::3]), (np.asarray(m)[5:, None], a[5:, None])):
             n = len(ref)
             for index in (rng.permutation(n), rng.permutation(n)[:9], np.arange(n), slice(2, n - 1),
-                          slice(1, n, 4), rng.integers(0, n, 30), np.array([-1, 0, -2]), np.array([], int)):
+                          slice(1, n, 4), rng.integers(0, n, 30), np.array([-1, 0, -2]), np.array([], int),
+                          3, -1, rng.integers(0, n, (4, 5)), rng.random(n) < 0.3, np.array([4, 4, 6, 6, 7, 4])):
                 got = rows(view, index)
                 assert type(got) is np.ndarray and got.dtype == ref.dtype
                 np.testing.assert_array_equal(got, ref[index])

@@ -250,7 +250,8 @@ def chunks(x):
 
 
 def rows(a, index) -> np.ndarray:
-    """``a[index]`` (a slice or integer array over the first axis), in memory: ``rows(x, order[:32])``.
+    """``a[index]`` in memory, for a slice, an integer, an integer array or a boolean mask over the first
+    axis, as NumPy indexes: ``rows(x, order[:32])``.
 
     Rows of a file mapped by ``np.memmap`` (a .npy file, mapped) are read from the file, not through the
     mapping: a page touched through a mapping stays in the process's resident memory until it is
@@ -261,14 +262,23 @@ def rows(a, index) -> np.ndarray:
     if where is None:
         return np.asarray(a)[index]
     path, offset = where
-    n = len(a)
+    n, shape = len(a), None
     if isinstance(index, slice):
         idx = np.arange(*index.indices(n))
     else:
-        idx = np.asarray(index, np.intp).reshape(-1)
+        index = np.asarray(index)
+        shape = index.shape  # NumPy's shape for an index of any rank (a scalar: one row)
+        if index.dtype == bool and index.shape != (n,):
+            raise IndexError(f"a boolean index over {n} rows needs shape ({n},), got {index.shape}")
+        idx = np.flatnonzero(index) if index.dtype == bool else index.astype(np.intp).reshape(-1)
         idx = np.where(idx < 0, idx + n, idx)
         if idx.size and (idx.min() < 0 or idx.max() >= n):
             raise IndexError(f"row index out of range for {n} rows")
+    out = _read_rows(a, idx, path, offset)
+    return out if shape is None or index.dtype == bool else out.reshape((*shape, *a.shape[1:]))
+
+
+def _read_rows(a, idx: np.ndarray, path, offset: int) -> np.ndarray:
     out = np.empty((len(idx), *a.shape[1:]), a.dtype)
     if not out.size:
         return out
@@ -290,11 +300,12 @@ def _gather(f, out: np.ndarray, starts: list, stride: int, path) -> None:
     size, count, i = out.shape[1], len(starts), 0
     view = memoryview(out.reshape(-1))
     while i < count:
-        j, first = i + 1, starts[i]
+        j, first, adjacent = i + 1, starts[i], True
         while j < count and starts[j] - starts[j - 1] <= GAP and starts[j] + size - first <= SPAN:
+            adjacent &= starts[j] - starts[j - 1] == size  # not a repeated row, nor a gap
             j += 1
         end = starts[j - 1] + size
-        if end - first == (j - i) * size:  # adjacent rows: straight into the batch
+        if adjacent:  # straight into the batch
             _read(f, view[i * size:j * size], first, path)
         else:
             piece = np.empty(-(-(end - first) // stride) * stride, np.uint8)
