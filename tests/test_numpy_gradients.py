@@ -78,6 +78,13 @@ CASES += [(case, _spec(body, loss, outputs), None) for case, body, loss, outputs
                              "    y = concatenate([q, h])", "mse", ("y",)),
     ("rnn-dropout", SEQ + "\n    y = LSTM(3, dropout=0.3, recurrent_dropout=0.2)(x)", "mse", ("y",)),
     ("gru-dropout", SEQ + "\n    y = GRU(3, dropout=0.3, recurrent_dropout=0.2, reset_after=false)(x)", "mse", ("y",)),
+    # activations without a derivative from their output: the BPTT recomputes the pre-activations
+    ("lstm-activations", SEQ + "\n    y = LSTM(3, activation=softsign, recurrent_activation=hard_sigmoid)(x)", "mse",
+     ("y",)),
+    ("gru-activations", SEQ + "\n    y = GRU(3, activation=elu, recurrent_activation=hard_sigmoid)(x)", "mse", ("y",)),
+    ("gru-activations-before", SEQ + "\n    y = GRU(3, activation=softsign, recurrent_activation=softplus, "
+                                     "reset_after=false, recurrent_dropout=0.2)(x)", "mse", ("y",)),
+    ("rnn-activation", SEQ + "\n    y = SimpleRNN(3, activation=elu)(x)", "mse", ("y",)),
     ("reg-kernel-bias", ("input x: float32[3]\n    y = Dense(4, kernel_regularizer=l1(0.01), "
                         "bias_regularizer=l2(0.02), bias_initializer=ones)(x)"), "mse", ("y",)),
     ("reg-l1l2-activity", ("input x: float32[3]\n    y = Dense(4, kernel_regularizer=l1_l2(l1=0.01, l2=0.03), "

@@ -1,11 +1,17 @@
 """Backpropagation through time for SimpleRNN, LSTM and GRU.
 
 Works from what the forward kept: the (time-major, processing-order) inputs,
-every step's post-activation gates and held states, the mask and the dropout
-masks. Pre-activations are recomputed from those (one GEMM for all input
-projections, one recurrent matmul per step), so any activation works. A
-masked step held its state: its gradient passes straight to the step before.
-What reaches the first step's states is the gradient of a call's ``initial_state``.
+every step's post-activation gates and held states (and LSTM's activation of
+the cell, GRU's recurrent part), the mask and the dropout masks. Where an
+activation's derivative is a function of its output (``FROM_OUTPUT``: sigmoid,
+tanh, linear) nothing is recomputed; for the others the pre-activations are
+(one GEMM for all input projections, one recurrent matmul per step).
+
+A step writes the gradient of its gates' pre-activations into one (T, B, G)
+buffer and sends ``gz @ recurrent_kernel.T`` to the step before; the weights'
+gradients are GEMMs over all steps at once after the loop. A masked step held
+its state: its gradient passes straight to the step before. What reaches the
+first step's states is the gradient of a call's ``initial_state``.
 """
 
 from __future__ import annotations
@@ -14,14 +20,48 @@ import numpy as np
 
 from spec2net.tables import Table
 
-from ..activations import activation
 from .activations import act_grad
 
 GRADS = Table("NumPy gradient")
 
 
-def _gate_slices(count, u):
-    return [slice(g * u, (g + 1) * u) for g in range(count)]
+def _sigmoid_back(y, g, out, tmp):
+    np.subtract(1, y, out=tmp)
+    np.multiply(g, y, out=out)
+    out *= tmp
+    return out
+
+
+def _tanh_back(y, g, out, tmp):
+    np.multiply(y, y, out=tmp)
+    np.subtract(1, tmp, out=tmp)
+    return np.multiply(g, tmp, out=out)
+
+
+def _linear_back(y, g, out, tmp):
+    np.copyto(out, g)
+    return out
+
+
+# activation -> ``back(y, g, out, tmp)``: d/dz from the output y alone, in place, in
+# TensorFlow's order (SigmoidGrad g * y * (1 - y), TanhGrad g * (1 - y * y))
+FROM_OUTPUT = {"sigmoid": _sigmoid_back, "tanh": _tanh_back, "linear": _linear_back}
+
+
+class _Through:
+    """One activation's backward inside a step: from the output where ``FROM_OUTPUT`` has it,
+    else through act_grad at the pre-activation ``pre()`` (computed only then)."""
+
+    def __init__(self, ref, B, u, dtype):
+        self.ref = ref
+        self.fast = None if ref.args else FROM_OUTPUT.get(ref.name)
+        self.tmp = np.empty((B, u), dtype)
+
+    def __call__(self, y, g, out, pre):
+        if self.fast is not None:
+            return self.fast(y, g, out, self.tmp[:, :y.shape[1]])
+        out[...] = act_grad(self.ref, pre(), y, g)
+        return out
 
 
 def _drop(masks, g):
@@ -32,7 +72,7 @@ def _input_proj(x, W, ind, gates, u, T):
     """Recompute every step's input projection ``x_g @ W_g`` (pre-bias): (T, B, G)."""
     if ind is None:
         return (x @ W).reshape(T, -1, W.shape[1])
-    cols = [(x * np.tile(_drop(ind, g), (T, 1))) @ W[:, s] for g, s in enumerate(_gate_slices(gates, u))]
+    cols = [(x * np.tile(_drop(ind, g), (T, 1))) @ W[:, g * u:(g + 1) * u] for g in range(gates)]
     return np.concatenate(cols, axis=1).reshape(T, -1, W.shape[1])
 
 
@@ -44,26 +84,30 @@ def _rec(h, U, rd, gates, u, first=0):
                            for g in range(first, first + gates)], axis=1)
 
 
-def _rec_back(g_inner, h_prev, U, rd, gU, first=0):
-    """Accumulate ``gU`` and return d/dh_prev of ``_rec``."""
+def _rec_back(gz, U, rd, out, first=0):
+    """d/dh_prev of ``_rec`` into ``out``: one GEMM without recurrent dropout."""
     u = U.shape[0]
-    gh = np.zeros_like(h_prev)
-    for k in range(g_inner.shape[1] // u):
+    count = gz.shape[1] // u
+    if rd is None:
+        return np.matmul(gz, U[:, first * u:(first + count) * u].T, out=out)
+    out[...] = 0
+    for k in range(count):
         g = first + k
-        gi = g_inner[:, k * u:(k + 1) * u]
-        m = _drop(rd, g)
-        hm = h_prev if m is None else h_prev * m
-        gU[:, g * u:(g + 1) * u] += hm.T @ gi
-        back = gi @ U[:, g * u:(g + 1) * u].T
-        gh += back if m is None else back * m
-    return gh
+        out += (gz[:, k * u:(k + 1) * u] @ U[:, g * u:(g + 1) * u].T) * _drop(rd, g)
+    return out
 
 
-class _Acc:
-    """The recurrent kernel's gradient (and GRU's recurrent bias's), summed over the steps."""
-
-    def __init__(self, gU, gbh):
-        self.gU, self.gbh = gU, gbh
+def _rec_weight_grad(Hp, h0, gz, rd, gU, first=0):
+    """``gU[:, gates] += sum_t (h_{t-1} * mask_g).T @ gz[t]_g``, every step in one GEMM;
+    ``Hp`` holds h_1..h_{T-1} (what steps 1..T-1 read), ``h0`` the first step's."""
+    k = gz.shape[2]
+    u = h0.shape[1]
+    flat = gz[1:].reshape(-1, k)
+    for lo, hi in ([(0, k)] if rd is None else [(j * u, (j + 1) * u) for j in range(k // u)]):
+        m = _drop(rd, first + lo // u)
+        hp, h_0 = (Hp, h0) if m is None else (Hp * m, h0 * m)
+        cols = slice(first * u + lo, first * u + hi)
+        gU[:, cols] += hp.reshape(-1, u).T @ flat[:, lo:hi] + h_0.T @ gz[0][:, lo:hi]
 
 
 class _BPTT:
@@ -76,133 +120,210 @@ class _BPTT:
         T, B, G = Y.shape
         W, U = w["kernel"], w["recurrent_kernel"]
         ind, rd = cache["in_drop"], cache["rec_drop"]
-        ZX = _input_proj(x, W, ind, self.gates, u, T)
-        bx = self.input_bias(c)
-        if bx is not None:
-            ZX += bx
+        dt = Y.dtype
+        s = _Step(self, c, cache, U, rd, u, B, dt)
+        gh, gc = np.zeros((B, u), dt), np.zeros((B, u), dt)
         gseq = None
-        state = {"h": np.zeros((B, u), Y.dtype), "c": np.zeros((B, u), Y.dtype)}
         if gys[0] is not None:
             if a["return_sequences"]:
                 gseq = gys[0].swapaxes(0, 1)
             else:
-                state["h"] = state["h"] + gys[0]
-        for key, g in zip(("h", "c"), gys[1:]):
+                gh += gys[0]
+        for state, g in zip((gh, gc), gys[1:]):
             if g is not None:
-                state[key] = state[key] + g
-        gZ = np.empty_like(Y)
-        acc = _Acc(np.zeros_like(U), np.zeros((G,), Y.dtype))
+                state += g
+        held = None if mt is None else ~mt[:, :, None]
+        passed = np.empty((2, B, u), dt) if mt is not None else None
+        gZ = np.empty_like(Y)  # d loss / d the gates' pre-activations, input side
+        gI = np.empty((T, B, s.rec_width), dt) if self.split else gZ  # the recurrent side, where it differs
+        init_h = cache["init"][0]
         for t in range(T - 1, -1, -1):
             if gseq is not None:
-                state["h"] = state["h"] + gseq[t]
-            h_prev = H[t - 1] if t else cache["init"][0]
-            held = None if mt is None else mt[t][:, None]
-            passed = {}
-            for key in ("h", "c"):
-                if held is not None:
-                    passed[key] = np.where(held, 0, state[key])
-                    state[key] = np.where(held, state[key], 0)
-            gZ[t], gh_prev = self.step(c, t, ZX[t], Y[t], h_prev, cache, state, U, rd, u, acc)
-            state["h"] = gh_prev + passed.get("h", 0)
-            if "c" in passed:
-                state["c"] = state["c"] + passed["c"]
+                gh += gseq[t]
+            if held is not None:  # a held row's gradient skips the step, the others go through it
+                for k, state in enumerate((gh, gc)):
+                    np.copyto(passed[k], 0)
+                    np.copyto(passed[k], state, where=held[t])
+                    np.copyto(state, 0, where=held[t])
+            h_prev = H[t - 1] if t else init_h
+            self.step(s, t, Y[t], h_prev, gh, gc, gZ[t], gI[t])
+            if held is not None:
+                gh += passed[0]
+                gc += passed[1]
         flat = gZ.reshape(T * B, G)
         if ind is None:
             gW, gx = x.T @ flat, flat @ W.T
         else:
             gW, gx = np.zeros_like(W), np.zeros_like(x)
-            for g, s in enumerate(_gate_slices(self.gates, u)):
+            for g in range(self.gates):
+                cols = slice(g * u, (g + 1) * u)
                 m = np.tile(_drop(ind, g), (T, 1))
-                gW[:, s] = (x * m).T @ flat[:, s]
-                gx += (flat[:, s] @ W[:, s].T) * m
-        gw = {"kernel": gW, "recurrent_kernel": acc.gU}
+                gW[:, cols] = (x * m).T @ flat[:, cols]
+                gx += (flat[:, cols] @ W[:, cols].T) * m
+        gU = np.zeros_like(U)
+        self.rec_weight_grads(c, cache, H, init_h, gI, rd, gU)
+        gw = {"kernel": gW, "recurrent_kernel": gU}
         if a["use_bias"]:
-            gw["bias"] = self.bias_grad(c, flat.sum(0), acc)
+            gw["bias"] = self.bias_grad(c, flat.sum(0), gI)
         gx = gx.reshape(T, B, -1)
         if a["go_backwards"]:
             gx = gx[::-1]
-        g_init = [state["h"], state["c"]][:len(xs) - 1]  # the initial_state inputs, if any
+        g_init = [gh, gc][:len(xs) - 1]  # the initial_state inputs, if any
         return [np.ascontiguousarray(gx.swapaxes(0, 1)), *g_init], gw
+
+    split = False  # GRU's recurrent-side gradient differs from its input side's
+
+    def rec_weight_grads(self, c, cache, H, h0, gI, rd, gU):
+        _rec_weight_grad(H[:-1], h0, gI, rd, gU)
 
     def input_bias(self, c):
         return c.w["bias"] if c.a["use_bias"] else None
 
-    def bias_grad(self, c, gin, acc):
+    def bias_grad(self, c, gin, gI):
         return gin
+
+
+class _Step:
+    """What every step of one backward pass shares: its buffers and activations' backward."""
+
+    def __init__(self, kind, c, cache, U, rd, u, B, dt):
+        self.c, self.cache, self.U, self.rd, self.u = c, cache, U, rd, u
+        self.act = _Through(c.a["activation"], B, u, dt)
+        # SimpleRNN has no recurrent activation
+        self.ract = _Through(c.a["recurrent_activation"], B, u, dt) if "recurrent_activation" in c.a else None
+        self.t1, self.t2, self.t3 = (np.empty((B, u), dt) for _ in range(3))
+        self.rec_width = kind.gates * u
+        self._zx = None
+        self.kind = kind
+
+    def pre(self, t, h_prev, lo, hi, rec=None):
+        """Gates lo..hi's pre-activations at step t (only for activations outside FROM_OUTPUT)."""
+        if self._zx is None:
+            c, cache, u = self.c, self.cache, self.u
+            T = cache["gates"].shape[0]
+            self._zx = _input_proj(cache["x"], c.w["kernel"], cache["in_drop"], self.kind.gates, u, T)
+            bx = self.kind.input_bias(c)
+            if bx is not None:
+                self._zx += bx
+        u = self.u
+        if rec is None:
+            rec = _rec(h_prev, self.U, self.rd, hi - lo, u, lo)
+        return self._zx[t][:, lo * u:hi * u] + rec
 
 
 @GRADS.register("SimpleRNN")
 class _SimpleRNN(_BPTT):
-    def step(self, c, t, zx, y, h_prev, cache, state, U, rd, u, acc):
-        z = zx + _rec(h_prev, U, rd, 1, u)
-        gz = act_grad(c.a["activation"], z, y, state["h"])
-        return gz, _rec_back(gz, h_prev, U, rd, acc.gU)
+    def step(self, s, t, y, h_prev, gh, gc, gz, gi):
+        s.act(y, gh, gz, lambda: s.pre(t, h_prev, 0, 1))
+        _rec_back(gz, s.U, s.rd, gh)
 
 
 @GRADS.register("LSTM")
 class _LSTM(_BPTT):
     gates = 4
 
-    def step(self, c, t, zx, y, h_prev, cache, state, U, rd, u, acc):
-        a = c.a
-        z = zx + _rec(h_prev, U, rd, 4, u)
+    def step(self, s, t, y, h_prev, gh, gc, gz, gi):
+        u, cache = s.u, s.cache
         i, f, g, o = (y[:, k * u:(k + 1) * u] for k in range(4))
         c_prev = cache["cells"][t - 1] if t else cache["init"][1]
-        c_new = f * c_prev + i * g
-        ac = activation(a["activation"])(c_new)
-        gh = state["h"]
-        gc = state["c"] + act_grad(a["activation"], c_new, ac, gh * o)
-        parts = [(gc * g, i), (gc * c_prev, f), (gc * i, g), (gh * ac, o)]
-        acts = [a["recurrent_activation"], a["recurrent_activation"], a["activation"], a["recurrent_activation"]]
-        gz = np.concatenate([act_grad(fn, z[:, k * u:(k + 1) * u], val, gv)
-                             for k, ((gv, val), fn) in enumerate(zip(parts, acts))], axis=1)
-        state["c"] = gc * f
-        return gz, _rec_back(gz, h_prev, U, rd, acc.gU)
+        ac = cache["acts"][t]
+        t1 = s.t1
+
+        def c_new():
+            return f * c_prev + i * g
+
+        # gc += activation'(c) * gh * o
+        s.act(ac, np.multiply(gh, o, out=t1), t1, c_new)
+        gc += t1
+
+        def pre(k):
+            return lambda: s.pre(t, h_prev, k, k + 1)
+
+        s.ract(i, np.multiply(gc, g, out=t1), gz[:, :u], pre(0))
+        s.ract(f, np.multiply(gc, c_prev, out=t1), gz[:, u:2 * u], pre(1))
+        s.act(g, np.multiply(gc, i, out=t1), gz[:, 2 * u:3 * u], pre(2))
+        s.ract(o, np.multiply(gh, ac, out=t1), gz[:, 3 * u:], pre(3))
+        gc *= f
+        _rec_back(gz, s.U, s.rd, gh)
 
 
 @GRADS.register("GRU")
 class _GRU(_BPTT):
     gates = 3
+    split = True
 
     def input_bias(self, c):
         if not c.a["use_bias"]:
             return None
         return c.w["bias"][0] if c.a["reset_after"] else c.w["bias"]
 
-    def bias_grad(self, c, gin, acc):
-        return np.stack([gin, acc.gbh]) if c.a["reset_after"] else gin
+    def bias_grad(self, c, gin, gI):
+        return np.stack([gin, gI.reshape(-1, gI.shape[-1]).sum(0)]) if c.a["reset_after"] else gin
 
-    def step(self, c, t, zx, y, h_prev, cache, state, U, rd, u, acc):
-        a = c.a
+    def rec_weight_grads(self, c, cache, H, h0, gI, rd, gU):
+        if c.a["reset_after"]:
+            return _rec_weight_grad(H[:-1], h0, gI, rd, gU)
+        u = H.shape[2]
+        _rec_weight_grad(H[:-1], h0, gI[:, :, :2 * u], rd, gU)
+        # the h gate's recurrent input is r * h (its dropout mask inside), which the forward kept
+        RH = cache["recurrent_h"]
+        gU[:, 2 * u:] += RH.reshape(-1, u).T @ gI[:, :, 2 * u:].reshape(-1, u)
+
+    def step(self, s, t, y, h_prev, gh, gc, gz, gi):
+        a, u = s.c.a, s.u
         z, r, hh = y[:, :u], y[:, u:2 * u], y[:, 2 * u:]
-        gh = state["h"]
-        gzv, ghh = gh * (h_prev - hh), gh * (1 - z)
-        direct = gh * z
-        if a["reset_after"]:
-            inner = _rec(h_prev, U, rd, 3, u)
-            if a["use_bias"]:
-                inner = inner + c.w["bias"][1]
-            pre_zr = zx[:, :2 * u] + inner[:, :2 * u]
-            ghh_pre = act_grad(a["activation"], zx[:, 2 * u:] + r * inner[:, 2 * u:], hh, ghh)
-            gr = ghh_pre * inner[:, 2 * u:]
-            g_inner = np.concatenate([act_grad(a["recurrent_activation"], pre_zr[:, :u], z, gzv),
-                                      act_grad(a["recurrent_activation"], pre_zr[:, u:], r, gr),
-                                      ghh_pre * r], axis=1)
-            acc.gbh += g_inner.sum(0)
-            gz = np.concatenate([g_inner[:, :2 * u], ghh_pre], axis=1)
-            return gz, direct + _rec_back(g_inner, h_prev, U, rd, acc.gU)
-        pre_zr = zx[:, :2 * u] + _rec(h_prev, U, rd, 2, u)
-        mh = _drop(rd, 2)
-        hm = h_prev if mh is None else h_prev * mh
-        rh = r * hm
-        Uh = U[:, 2 * u:]
-        ghh_pre = act_grad(a["activation"], zx[:, 2 * u:] + rh @ Uh, hh, ghh)
-        g_rh = ghh_pre @ Uh.T
-        acc.gU[:, 2 * u:] += rh.T @ ghh_pre
-        gr = g_rh * hm
-        direct = direct + (g_rh * r if mh is None else g_rh * r * mh)
-        g_zr = np.concatenate([act_grad(a["recurrent_activation"], pre_zr[:, :u], z, gzv),
-                               act_grad(a["recurrent_activation"], pre_zr[:, u:], r, gr)], axis=1)
-        gz = np.concatenate([g_zr, ghh_pre], axis=1)
-        return gz, direct + _rec_back(g_zr, h_prev, U, rd, acc.gU)
+        t1, t2, t3 = s.t1, s.t2, s.t3
+        inner_h = s.cache["recurrent_h"][t]  # reset_after: h U_h + b'_h; else r * h (masked)
+        gzv = np.multiply(gh, np.subtract(h_prev, hh, out=t1), out=t1)
+        ghh = np.multiply(gh, np.subtract(1, z, out=t2), out=t2)
+        ghh_pre = gz[:, 2 * u:]
+        after = a["reset_after"]
+        if after:
+            inner = None
 
+            def pre_h():
+                return s.pre(t, h_prev, 2, 3, 0) + r * inner_h
+
+            def pre_zr(k):
+                nonlocal inner
+                if inner is None:
+                    inner = _rec(h_prev, s.U, s.rd, 3, u)
+                    if a["use_bias"]:
+                        inner += s.c.w["bias"][1]
+                return lambda: s.pre(t, h_prev, k, k + 1, inner[:, k * u:(k + 1) * u])
+
+            s.act(hh, ghh, ghh_pre, pre_h)
+            s.ract(z, gzv, gi[:, :u], pre_zr(0))
+            s.ract(r, np.multiply(ghh_pre, inner_h, out=t3), gi[:, u:2 * u], pre_zr(1))
+            np.multiply(ghh_pre, r, out=gi[:, 2 * u:])
+            gz[:, :2 * u] = gi[:, :2 * u]
+            np.multiply(gh, z, out=t3)  # the direct path h_prev -> h
+            gh[...] = t3
+            gh += _rec_back(gi, s.U, s.rd, t1)
+            return
+        mh = _drop(s.rd, 2)
+        Uh = s.U[:, 2 * u:]
+        s.act(hh, ghh, ghh_pre, lambda: s.pre(t, h_prev, 2, 3, inner_h @ Uh))
+        gi[:, 2 * u:] = ghh_pre
+        g_rh = np.matmul(ghh_pre, Uh.T, out=t2)
+        hm = h_prev if mh is None else h_prev * mh
+        rec_zr = None
+
+        def pre_zr(k):
+            def f():
+                nonlocal rec_zr
+                if rec_zr is None:
+                    rec_zr = _rec(h_prev, s.U, s.rd, 2, u)
+                return s.pre(t, h_prev, k, k + 1, rec_zr[:, k * u:(k + 1) * u])
+            return f
+
+        s.ract(z, gzv, gi[:, :u], pre_zr(0))
+        s.ract(r, np.multiply(g_rh, hm, out=t3), gi[:, u:2 * u], pre_zr(1))
+        gz[:, :2 * u] = gi[:, :2 * u]
+        direct = np.multiply(gh, z, out=t1)
+        np.multiply(g_rh, r, out=t3)
+        if mh is not None:
+            t3 *= mh
+        direct += t3
+        gh[...] = direct
+        gh += _rec_back(gi[:, :2 * u], s.U, s.rd, t3)
