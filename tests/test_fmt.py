@@ -28,6 +28,8 @@ from spec2net import ir
 from spec2net.cli import main
 from spec2net.diagnostics import Span, SpecError
 from spec2net.fmt import format_text
+from spec2net.fmt.tokens import _track as track
+from spec2net.fmt.tokens import lex
 from spec2net.loader import check_text
 from spec2net.parser import parse
 
@@ -57,7 +59,9 @@ def canon(x):
 
 def meaning(text: str):
     models, diags = check_text(text, "spec.net")
-    return canon(list(models.values())), [(d.code, d.message, d.severity) for d in diags]
+    # a message may name another place ("declared twice (the other at 34:5)"): lines move
+    return canon(list(models.values())), [(d.code, re.sub(r"\d+:\d+", "L:C", d.message), d.severity)
+                                          for d in diags]
 
 
 def comments(text: str) -> list[str]:
@@ -104,7 +108,7 @@ def test_doc_spec_blocks_keep_their_meaning():
 
 
 def test_random_models_keep_their_meaning():
-    for seed in range(40):
+    for seed in range(25):
         assert_same_meaning(random_spec(seed))
 
 
@@ -120,7 +124,40 @@ def test_mutants_of_the_examples_keep_their_meaning():
     assert checked >= 15
 
 
-@settings(derandomize=True, deadline=None, max_examples=30, database=None,
+def with_comments(text: str, rng: random.Random) -> str:
+    """``text`` with comments and line breaks put between tokens wherever a newline is free (inside
+    brackets), and comments after statements and on lines of their own between them."""
+    out, pos, brackets, prev, k = [], 0, [], None, 0
+    for tok in lex(text):
+        out.append(text[pos:tok.start_pos])
+        if tok.type == "_NL" and not brackets and rng.random() < 0.3:
+            k += 1
+            out.append(rng.choice([f"  # s{k}", f"\n\n  # s{k}", f";  # s{k}", f"\n# s{k}\n"]))
+        if brackets and brackets[-1] and rng.random() < 0.4:
+            k += 1
+            out.append(rng.choice([f"  # c{k}\n", "\n", f"\n\n# c{k}\n", f"# c{k}\n", "\n  "]))
+        out.append(text[tok.start_pos:tok.end_pos])
+        pos = tok.end_pos
+        if tok.type not in ("COMMENT", "_NL", "SEMI"):
+            track(brackets, tok, prev)
+            prev = tok
+    return "".join(out + [text[pos:]])
+
+
+def test_comments_anywhere_keep_their_order():
+    rng, checked = random.Random(4), 0
+    for path in EXAMPLES + sorted((ROOT / "tests" / "diagnostics").glob("*.net")):
+        text = path.read_text(encoding="utf-8")
+        if parses(text):
+            assert_same_meaning(with_comments(text, rng))
+            checked += 1
+    assert checked > 25
+    # found so: a comment after a comma, after one before the comma; a comment after a lone `;`
+    assert format_text("let x = f(a\n# one\n,  # two\nb)\nlet y = 2\n;  # three\n") == (
+        "let x = f(\n    a,\n    # one\n    # two\n    b,\n)\nlet y = 2\n# three\n")
+
+
+@settings(derandomize=True, deadline=None, max_examples=20, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
 @given(specs())
 def test_grammar_made_specs_keep_their_meaning(text):

@@ -159,7 +159,7 @@ def _comment(frame: _Frame, text: str, same_line: bool, last, nxt) -> None:
             frame.item += [text, HARD] if frame.item[-1] is HARD else [HARD, text, HARD]
     elif same_line and last is frame.open:
         frame.open_comment = text
-    elif same_line and frame.items and len(frame.items) - 1 not in frame.trailing:
+    elif same_line and frame.items and not frame.leading and len(frame.items) - 1 not in frame.trailing:
         frame.trailing[len(frame.items) - 1] = text
     elif closer:
         frame.end.append(text)

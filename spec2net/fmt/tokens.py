@@ -103,7 +103,7 @@ def structure(tokens: list) -> Block:
         elif kind == "COMMENT":
             if cur is not None:  # after a statement on its line (a newline would have ended it)
                 cur.trailing = clean(tok)
-            elif last is not None and last_line == tok.line:
+            elif last is not None and last_line == tok.line and _trailing(last) is None:
                 if isinstance(last, Block):
                     last.open_trailing = clean(tok)
                 else:
@@ -111,6 +111,8 @@ def structure(tokens: list) -> Block:
             else:
                 pending.append(Comment(clean(tok), gap))
         elif kind == "SEMI":
+            if cur is None and tok.line != last_line:  # a `;` alone on its line: a comment after it trails nothing
+                last = None
             end()
         elif kind == "LBRACE" and cur is not None and cur.tokens[0].type in BLOCK_KEYWORDS and cur.block is None:
             cur.block = Block(open_line=tok.line)
@@ -135,6 +137,10 @@ def structure(tokens: list) -> Block:
     end()
     root.end = pending
     return root
+
+
+def _trailing(last) -> str | None:
+    return last.open_trailing if isinstance(last, Block) else last.trailing
 
 
 def _track(brackets: list, tok, prev) -> None:
