@@ -230,6 +230,11 @@ def test_blocks_one_line_blank_lines_and_aligned_comments():
         "    fit {\n        epochs = 2\n    }\n}\n\nsequential s { input [2]; Dense(1) }\n")
 
 
+def test_one_line_blocks_keep_the_blank_lines_of_the_source():
+    text = "def d0(x) { return x }\ndef d1(x) { return d0(x) }\n\n\ndef d2(x) { return d1(x) }\nmodel m {}\n"
+    assert format_text(text) == text.replace("\n\n\n", "\n\n")
+
+
 def test_one_line_block_too_long_for_the_line_is_opened():
     text = "model m { input x: [4]; output y = Dense(4, activation=relu, kernel_initializer=he_normal)(x) }\n"
     assert format_text(text) == text  # 96 columns

@@ -1,10 +1,11 @@
 """Statements and blocks -> lines: indentation, blank lines, one-line blocks, comments.
 
 The rules (docs/language.md, "Style"): four blanks per block; one statement per line; one blank
-line around each top-level `model`, `sequential` and `def`, elsewhere the source's blank lines
-kept, at most one, none after `{` or before `}`; a block written on one line stays on one line
-if it fits (`fit { epochs = 5; batch_size = 32 }`); comments stay where they were, and the
-comments ending consecutive lines of one block are aligned, two blanks after the longest line.
+line around each top-level `model`, `sequential` and `def` of several lines, elsewhere the
+source's blank lines kept, at most one, none after `{` or before `}`; a block written on one
+line stays on one line if it fits (`fit { epochs = 5; batch_size = 32 }`); comments stay where
+they were, and the comments ending consecutive lines of one block are aligned, two blanks after
+the longest line.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ def layout(root: Block) -> str:
 def _body(block: Block, indent: int, out: list, top: bool) -> None:
     pad = " " * indent
     before = None  # the statement before, in this body
+    apart = False  # whether it was a block over several lines, which stands apart at the top level
     for stmt in block.body:
+        lines: list = []
+        _stmt(stmt, indent, lines)
         blank = stmt.leading[0].blank if stmt.leading else stmt.blank
-        if top and before is not None and (stmt.block is not None or before.block is not None):
-            blank = True  # a model or def stands apart
-        if before is not None and blank:
+        spread = stmt.block is not None and len(lines) > 1
+        if before is not None and (blank or (top and (apart or spread))):
             out.append(_BLANK)
         for k, comment in enumerate(stmt.leading):
             if k and comment.blank:
@@ -38,11 +41,10 @@ def _body(block: Block, indent: int, out: list, top: bool) -> None:
             out.append((pad + comment.text, None))
         if stmt.leading and stmt.blank:
             out.append(_BLANK)
-        _stmt(stmt, indent, out)
-        before = stmt
+        out += lines
+        before, apart = stmt, spread
     for k, comment in enumerate(block.end):
-        after_block = k == 0 and top and before is not None and before.block is not None
-        if (before is not None or k) and (comment.blank or after_block):
+        if (before is not None or k) and (comment.blank or (k == 0 and top and apart)):
             out.append(_BLANK)
         out.append((pad + comment.text, None))
 
