@@ -28,8 +28,7 @@ from spec2net import ir
 from spec2net.cli import main
 from spec2net.diagnostics import Span, SpecError
 from spec2net.fmt import format_text
-from spec2net.fmt.tokens import _track as track
-from spec2net.fmt.tokens import lex
+from spec2net.fmt.tokens import lex, track_brackets
 from spec2net.loader import check_text
 from spec2net.parser import parse
 
@@ -139,7 +138,7 @@ def with_comments(text: str, rng: random.Random) -> str:
         out.append(text[tok.start_pos:tok.end_pos])
         pos = tok.end_pos
         if tok.type not in ("COMMENT", "_NL", "SEMI"):
-            track(brackets, tok, prev)
+            track_brackets(brackets, tok, prev)
             prev = tok
     return "".join(out + [text[pos:]])
 

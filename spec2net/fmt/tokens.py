@@ -15,7 +15,8 @@ from types import SimpleNamespace
 
 from ..lexer import DICT_AFTER, OPENERS, FastLexer
 
-# A '{' at statement level after one of these opens a block (`model m {`, `compile {`, `def f() {`).
+# A statement that starts with one of these opens a block at its first '{' outside brackets
+# (`model m {`, `compile {`, `def f(x) {`); any other '{' is a dict's.
 BLOCK_KEYWORDS = frozenset({"MODEL", "SEQUENTIAL", "DEF", "COMPILE", "FIT"})
 
 
@@ -99,7 +100,7 @@ def structure(tokens: list) -> Block:
         if brackets:  # inside brackets: the statement's own business, comments included
             cur.tokens.append(tok)
             if kind != "COMMENT":
-                _track(brackets, tok, prev)
+                track_brackets(brackets, tok, prev)
         elif kind == "COMMENT":
             if cur is not None:  # after a statement on its line (a newline would have ended it)
                 cur.trailing = clean(tok)
@@ -130,7 +131,7 @@ def structure(tokens: list) -> Block:
                 cur = Stmt([], pending, gap)
                 pending = []
             cur.tokens.append(tok)
-            _track(brackets, tok, prev)
+            track_brackets(brackets, tok, prev)
         last_line = tok.line
         if kind not in ("COMMENT", "SEMI"):
             prev = tok
@@ -143,7 +144,7 @@ def _trailing(last) -> str | None:
     return last.open_trailing if isinstance(last, Block) else last.trailing
 
 
-def _track(brackets: list, tok, prev) -> None:
+def track_brackets(brackets: list, tok, prev) -> None:
     """Opens and closes brackets as SepPostLex does: a '{' after '=', ':', '(', '[' or ','
     is a dict whose newlines are free; any other '{' inside a statement is not."""
     kind = tok.type
