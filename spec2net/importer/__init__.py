@@ -43,6 +43,9 @@ def import_model(path, max_weights: int = DEFAULT_MAX_WEIGHTS) -> Imported:
         raise ModelFileError(f"{shown(path)}: {e}") from None
     except Refused as e:
         raise ModelFileError(f"{shown(path)}: {e}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:  # a config Keras never wrote
+        raise ModelFileError(f"{shown(path)}: the model config is not one Keras writes "
+                             f"({type(e).__name__}: {e})") from None
     header = "# imported from a Keras model file by spec2net import"
     explicit: dict = {}
     for _ in range(3):  # a name that looked automatic but is not where the spec puts it: write it, once more
@@ -61,8 +64,22 @@ def import_model(path, max_weights: int = DEFAULT_MAX_WEIGHTS) -> Imported:
         explicit.update(dict.fromkeys(wrong, True))
     else:
         raise ModelFileError(f"{shown(path)}: layer names could not be kept: {sorted(wrong)}")
+    _check_masks(path, graph, net.ir)
     weights = _weights(path, net.ir, store)
     return Imported(text, weights, net)
+
+
+def _check_masks(path, graph, model) -> None:
+    """Every call Keras gave a mask reads a masked input in the spec too: a mask computed by hand
+    from operations (``mask=keras.ops.not_equal(x, 0)``) where the layers make none is refused."""
+    by_name = {layer.name: layer for layer in model.layers}
+    for c in graph.calls:
+        layer = by_name.get(c.layer)
+        if not c.masks or layer is None or c.index >= len(layer.nodes):
+            continue
+        if not any(t.masked for t in layer.nodes[c.index].inputs):
+            raise ModelFileError(f"{shown(path)}: layer {c.layer!r} ({layer.type}): its call is given a mask that "
+                                 "none of the language's layers makes (a mask computed by hand)")
 
 
 def _one(d) -> str:

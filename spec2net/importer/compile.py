@@ -39,7 +39,7 @@ def compile_block(cfg: dict | None, outputs: list[str]) -> list[str]:
 
 def _optimizer(value) -> str:
     if value is None:
-        raise Refused("compile has no optimizer")
+        value = "rmsprop"  # Keras's compile() default
     if isinstance(value, dict) and isinstance((value.get("config") or {}).get("learning_rate"), dict):
         lr = value["config"]["learning_rate"]
         if lr.get("class_name") == "__tensor__" or "value" in (lr.get("config") or {}):

@@ -11,11 +11,12 @@ feeds a layer's data is code the language lacks, and is refused.
 from __future__ import annotations
 
 import heapq
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from ..registry import LAYERS
-from .layers import LayerCall, n_outputs, read_layer
+from .layers import LayerCall, read_layer
 from .values import Refused, plain
 
 
@@ -35,6 +36,7 @@ class Call:
     inputs: list  # [(layer, call, index)]
     states: list = field(default_factory=list)
     merge_list: bool = False  # the inputs came as one list (a merge layer's)
+    masks: list = field(default_factory=list)  # the tensors of its ``mask`` keyword
 
 
 @dataclass
@@ -159,6 +161,10 @@ def _functional(body: dict) -> Graph:
     for t, user in data:
         if t[0] in others:
             _refuse_other(t[0], others[t[0]], user)
+    for c in calls:
+        if any(t[0] not in others for t in c.masks):  # a layer's output or an input given as a mask
+            raise LayerRefused(c.layer, layers[c.layer].type, "its call is given mask=... by hand; the language "
+                               "makes masks only from its layers (Masking, Embedding(mask_zero=true))")
     seq = _is_chain(inputs, layers, calls, outputs)
     return Graph(str(body.get("name", "model")), seq, inputs, layers, _ordered(calls, order, inputs), outputs)
 
@@ -175,16 +181,19 @@ def _refuse_other(name: str, entry: dict, user: str):
 def _call(name, entry, k, node) -> Call:
     args, kwargs = _node_parts(node)
     cls = str(entry.get("class_name"))
-    states = []
+    states, masks = [], []
     for key, v in kwargs.items():
         if key == "initial_state":
             states = _tensors(v)
-        elif key in ("training", "mask"):
-            continue  # training=False is inference; the mask is the one the language's layers make
-        elif v is not None:
+        elif key == "mask":
+            masks = _tensors(v)  # checked: Keras's own mask, which the language's layers make too
+        elif key == "training" and v is True:
+            raise LayerRefused(name, cls, "it is called with training=True (always in training mode), "
+                                          "which the language lacks")
+        elif v is not None and key != "training":
             raise LayerRefused(name, cls, f"its call takes {key}=..., which the language lacks")
     ins = _tensors(args)
-    return Call(name, k, ins, states, bool(args) and isinstance(args[0], list) and len(ins) > 1)
+    return Call(name, k, ins, states, bool(args) and isinstance(args[0], list) and len(ins) > 1, masks)
 
 
 def _refs(v) -> list:
@@ -199,8 +208,16 @@ def _refs(v) -> list:
         v = [v]
     refs = [(str(x[0]), int(x[1]), int(x[2])) for x in v]
     count = Counter(r[0] for r in refs)
-    return [(r[0] if count[r[0]] == 1 else f"{r[0]}_{r[2]}" if r[1] == 0 else f"{r[0]}_{r[1]}_{r[2]}", r)
-            for r in refs]
+    names = [r[0] if count[r[0]] == 1 else f"{r[0]}_{r[2]}" if r[1] == 0 else f"{r[0]}_{r[1]}_{r[2]}" for r in refs]
+    return [(_identifier(n), r) for n, r in zip(names, refs)]
+
+
+def _identifier(name: str) -> str:
+    """A layer's name as an output's: Keras allows ``blk.1``, a spec's output is an identifier."""
+    name = re.sub(r"\W", "_", name)
+    name = "o_" + name if not name or name[0].isdigit() else name
+    return name + "_out" if name in ("model", "sequential", "def", "let", "input", "output", "return", "compile",
+                                     "fit", "true", "false", "none") else name
 
 
 def _ordered(calls: list, order: dict, inputs: list) -> list:
@@ -235,7 +252,7 @@ def _is_chain(inputs, layers, calls, outputs) -> bool:
         return False
     prev = ("input", 0, 0)
     for c in calls:
-        if c.index or c.states or c.inputs != [prev] or n_outputs(layers[c.layer]) != 1:
+        if c.index or c.states or c.inputs != [prev]:  # a layer's states may go unused, as a sequential's do
             return False
         prev = (c.layer, 0, 0)
     users = [t for c in calls for t in c.inputs]

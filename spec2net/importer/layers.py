@@ -72,6 +72,8 @@ def read_layer(obj: dict, wrapper: str = "") -> LayerCall:
         if a.default is not REQUIRED and NEUTRAL.get(a.name, lambda _: False)(raw):
             continue  # Keras's spelling of the language's default (data_format="channels_last")
         value = convert(a, raw, cls)
+        if isinstance(value, tuple) and len(value) == 1 and is_default(value[0], a.default):
+            continue  # Keras stores axis=-1 as [-1]
         stands_for = SAME_AS.get(a.name)
         if a.default is None and stands_for in config and value == convert(_arg(defn, stands_for), config[stands_for],
                                                                            cls):

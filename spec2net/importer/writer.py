@@ -20,11 +20,20 @@ IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 INNER_PREFIX = {("Bidirectional", "layer"): "forward_"}
 
 
+def _builtin_names() -> set:
+    """Names a binding would shadow: merge functions (``average``), layers, and every function's
+    name and alias (a tensor named ``softmax`` would hide ``activation=softmax``)."""
+    from ..registry import LAYERS, REGISTRIES
+
+    names = {d.auto_name for d in LAYERS.values() if d.merge} | set(LAYERS)
+    return names | {k for table in REGISTRIES.values() for k in table}
+
+
 class Namer:
     """Unique identifiers: ``Namer().take("dense")`` -> ``dense``, then ``dense_2``."""
 
     def __init__(self, taken=()):
-        self.taken = set(KEYWORDS) | set(taken)
+        self.taken = set(KEYWORDS) | _builtin_names() | set(taken)
 
     def take(self, base: str) -> str:
         base = re.sub(r"\W", "_", base) or "t"
@@ -146,12 +155,18 @@ def _functional(graph: Graph, namer: Namer, call_of, dims, order) -> list:
     uses = Counter(t for c in graph.calls for t in c.inputs + c.states)
     out_of = {}
     for name, t in graph.outputs:
-        _ident(name, "output")
+        namer.taken.add(_ident(name, "output"))  # an output's tensor takes its name; nothing else does
         uses[t] += 1
         out_of.setdefault(t, name)
     calls_per_layer = Counter(c.layer for c in graph.calls)
     shared = {}
-    written_outputs = set()
+    pending = list(graph.outputs)  # written in Keras's order, each as soon as it and those before it can be
+
+    def flush():
+        while pending and pending[0][1] in var:
+            name, t = pending.pop(0)
+            body.append(f"output {name}" if var[t] == name else f"output {name} = {var[t]}")
+
     for c in graph.calls:
         call = graph.layers[c.layer]
         if calls_per_layer[c.layer] > 1 and c.layer not in shared:
@@ -169,24 +184,22 @@ def _functional(graph: Graph, namer: Namer, call_of, dims, order) -> list:
         if states:
             arg += f", initial_state=[{', '.join(states)}]" if len(states) > 1 else f", initial_state={states[0]}"
         expr = f"{call.defn.auto_name}({arg}{_merge_args(head)})" if call.defn.merge else f"{head}({arg})"
-        n = n_outputs(call)
-        tensors = [(c.layer, c.index, i) for i in range(n)]
+        tensors = [(c.layer, c.index, i) for i in range(n_outputs(call))]
         t0 = tensors[0]
-        if n == 1 and t0 in out_of and uses[t0] == 1:
+        if len(tensors) == 1 and uses[t0] == 1 and pending and pending[0] == (out_of.get(t0), t0):
+            pending.pop(0)
             body.append(f"output {out_of[t0]} = {expr}")
-            written_outputs.add(out_of[t0])
             var[t0] = out_of[t0]
+            flush()
             continue
         names = []
         for i, t in enumerate(tensors):
-            base = out_of.get(t) or (f"{shared[c.layer]}_out" if c.layer in shared else c.layer)
-            names.append(namer.take(base if i == 0 or t in out_of else f"{base}_{_state(call, i)}"))
+            base = f"{shared[c.layer]}_out" if c.layer in shared else c.layer
+            names.append(out_of[t] if t in out_of else namer.take(base if i == 0 else f"{base}_{_state(call, i)}"))
             var[t] = names[-1]
         body.append(f"{', '.join(names)} = {expr}")
-    for name, t in graph.outputs:
-        if name not in written_outputs:
-            body.append(f"output {name}" if var[t] == name else f"output {name} = {var[t]}")
-            written_outputs.add(name)
+        flush()
+    flush()
     return body
 
 
