@@ -8,15 +8,17 @@ from ..cli import add_memory_option, add_spec_options, load_net
 from ..fileio import check_output_paths
 from ..weights import load_arrays, load_weights
 from .datafiles import blaming, write_npz
-from .evaluate import add_batched_arguments, checked_batch_size
+from .evaluate import add_batched_arguments, add_engine_options, checked_batch_size, engine_of
 
-HELP = "the spec's outputs on every sample of an .npz file, in batches (Keras's predict), with NumPy"
+HELP = ("the spec's outputs on every sample of an .npz file, in batches (Keras's predict), with NumPy, "
+        "PyTorch or Keras (--backend)")
 
 
 def add_arguments(p):
     add_batched_arguments(p, "--inputs", "IN.npz",
                           "one array per input name (other arrays, such as targets, are ignored)", "run")
     p.add_argument("-o", "--output", required=True, metavar="OUT.npz", help="where to write the outputs")
+    add_engine_options(p, "predict")
     add_memory_option(p)
     add_spec_options(p)
 
@@ -28,6 +30,7 @@ def run(args) -> int:
     inputs = load_arrays(args.inputs, set(net.input_names), args.max_memory)
     with blaming({None: args.inputs}):
         weights = load_weights(args.weights, max_bytes=resolve(args.max_memory))
-        outputs = net.predict(inputs, weights, batch_size=batch_size, max_memory=args.max_memory)
+        outputs = engine_of(args).predict(net, inputs, weights, batch_size=batch_size, max_memory=args.max_memory,
+                                          device=args.device)
     write_npz(args.output, outputs)
     return 0

@@ -90,8 +90,10 @@ def _in_order(values, names: tuple, what: str) -> list:
     return values
 
 
-def _checked(task: Training, x, y, source: str, device: torch.device) -> tuple[list, list, int]:
-    """Inputs and targets as tensors in order, checked as Keras checks them, and the sample count."""
+def _checked(task: Training, x, y, source: str) -> tuple[list, list, int]:
+    """Inputs and targets in order, checked as Keras checks them, and the sample count. The arrays
+    stay as they came (NumPy arrays, memory maps, tensors): batches are taken from them one at a
+    time (``_batch``), so a data set larger than memory trains from its memory map."""
     arrays = {**dict(zip(task.input_names, _in_order(x, task.input_names, "input"))),
               **dict(zip(task.output_names, _in_order(y, task.output_names, "target")))}
     if task.data is not None:
@@ -100,9 +102,20 @@ def _checked(task: Training, x, y, source: str, device: torch.device) -> tuple[l
         except DataError as e:
             raise DataError(e.detail, source) from None
         arrays = {**inputs, **targets}
-    xs = as_tensors(arrays, task.input_names, task.input_dtypes, device)
-    ys = as_tensors(arrays, task.output_names, task.target_dtypes, device)
-    return xs, ys, xs[0].shape[0]
+    xs, ys = [arrays[n] for n in task.input_names], [arrays[n] for n in task.output_names]
+    return xs, ys, len(xs[0])
+
+
+def _rows(array, index):
+    """``array[index]`` for a NumPy array or memory map (a NumPy index) or a tensor (a torch one)."""
+    if isinstance(array, torch.Tensor):
+        return array[torch.as_tensor(index, device=array.device) if not isinstance(index, slice) else index]
+    return array[index.numpy() if isinstance(index, torch.Tensor) else index]
+
+
+def _batch(arrays: list, index, dtypes: tuple, device) -> list[torch.Tensor]:
+    """One batch of every array as tensors of the model's dtypes, on its device."""
+    return [torch.as_tensor(_rows(a, index), dtype=dtype, device=device) for a, dtype in zip(arrays, dtypes)]
 
 
 class _Logs:
@@ -115,11 +128,20 @@ class _Logs:
         self.metrics: dict = {}  # history key -> the metric's tracker (torch_metrics.tracker)
 
     def update(self, loss, parts, outputs, targets, batch: int) -> None:
+        self.update_losses(loss, parts, batch)
+        self.update_metrics(outputs, targets)
+
+    def update_losses(self, loss, parts, batch: int) -> None:
         self.loss.update(loss, weight=batch)
+        for name, part in zip(self.task.output_names, parts):
+            # Keras weighs each output's loss tracker by ``y_pred.shape[0]``, None in its traced
+            # step: every batch counts once, a partial last one as much as a full one (Keras 3.15)
+            self.parts[name].update(part)
+
+    def update_metrics(self, outputs, targets) -> None:
         multi = len(self.task.output_names) > 1
         outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
-        for i, (name, part, out, y) in enumerate(zip(self.task.output_names, parts, outputs, targets)):
-            self.parts[name].update(part, weight=batch)
+        for i, (name, out, y) in enumerate(zip(self.task.output_names, outputs, targets)):
             for metric in self.task.metrics_of(i):
                 key = f"{name}_{metric_key(metric)}" if multi else metric_key(metric)
                 self.metrics.setdefault(key, tracker(metric, y, out)).update(
@@ -151,17 +173,40 @@ def train_batch(model: nn.Module, task: Training, optimizer: torch.optim.Optimiz
     return loss.detach()
 
 
+class Local:
+    """How ``fit_model`` spreads a batch over processes: here, one process takes it whole.
+    ``spec2net.runtime.torch_ddp.Replica`` shards it over a process group instead."""
+
+    def shard(self, batch):
+        """The part of a global batch (indices into the data) this process trains on."""
+        return batch
+
+    def step(self, model, task, optimizer, xs: list, ys: list, logs: _Logs, n_global: int) -> None:
+        train_batch(model, task, optimizer, xs, ys, logs)
+
+    def reduce(self, logs: _Logs) -> None:
+        """Make an epoch's metrics those of the whole data (nothing to do in one process)."""
+
+
 def fit_model(model: nn.Module, task: Training, x, y, epochs: int = 1, batch_size: int = 32,
               shuffle: bool = True, validation_split: float = 0.0, validation_data=None,
-              optimizer: torch.optim.Optimizer | None = None, callbacks=None) -> dict:
+              optimizer: torch.optim.Optimizer | None = None, callbacks=None, order=None, progress=None,
+              replica: Local | None = None) -> dict:
     """Keras's fit(): batches in order (or shuffled each epoch), one step each; the last
     ``validation_split`` of the data (taken before any shuffle), or ``validation_data=(x, y)``,
     evaluated after each epoch; ``callbacks`` (Keras's, spec2net.runtime.callbacks; the spec's
-    where None) as Keras calls them. Returns Keras's ``history.history``."""
-    xs, ys, n = _checked(task, x, y, "data", _device(model))
+    where None) as Keras calls them. Returns Keras's ``history.history``.
+
+    ``order(epoch, n)``, where given, is the epoch's sample order when shuffling (default:
+    ``torch.randperm``); ``progress(epoch, step, steps, logs)`` is called after every batch and
+    ``progress.epoch_end(logs)``, where it exists, after each epoch (spec2net.progress.Progress);
+    ``replica`` spreads each batch over processes (spec2net.runtime.torch_ddp.Replica).
+    """
+    device = _device(model)
+    xs, ys, n = _checked(task, x, y, "data")
     val = None
     if validation_data is not None:
-        val = _checked(task, *validation_data, "validation_data", _device(model))
+        val = _checked(task, *validation_data, "validation_data")
     elif validation_split:
         n_train = math.floor(n * (1.0 - validation_split))  # Keras: the last fraction validates
         if n_train in (0, n):
@@ -170,21 +215,30 @@ def fit_model(model: nn.Module, task: Training, x, y, epochs: int = 1, batch_siz
         val = ([t[n_train:] for t in xs], [t[n_train:] for t in ys], n - n_train)
         xs, ys, n = [t[:n_train] for t in xs], [t[:n_train] for t in ys], n_train
     optimizer = optimizer if optimizer is not None else task.optimizer(model)
+    replica = Local() if replica is None else replica
     history: dict[str, list] = {}
     callbacks = task.callbacks if callbacks is None else callbacks
     run = TorchRun(model, optimizer)
+    steps = math.ceil(n / batch_size)
     for c in callbacks:
         c.on_train_begin(run)
     for epoch_index in range(epochs):
-        order = torch.randperm(n) if shuffle else torch.arange(n)
+        if not shuffle:
+            sequence = np.arange(n)
+        else:
+            sequence = np.asarray(order(epoch_index, n)) if order is not None else torch.randperm(n).numpy()
         logs = _Logs(task)
-        for start in range(0, n, batch_size):
-            batch = order[start: start + batch_size]
-            train_batch(model, task, optimizer, [t[batch] for t in xs], [t[batch] for t in ys], logs)
+        for k, start in enumerate(range(0, n, batch_size)):
+            batch = replica.shard(sequence[start: start + batch_size])
+            replica.step(model, task, optimizer, _batch(xs, batch, task.input_dtypes, device),
+                         _batch(ys, batch, task.target_dtypes, device), logs, min(batch_size, n - start))
+            if progress is not None:
+                progress(epoch_index, k + 1, steps, logs.result())
             for c in callbacks:
                 c.on_batch_end(run, {"loss": logs.loss.result()})
             if run.stop_training:
                 break
+        replica.reduce(logs)
         epoch = logs.result()
         if val is not None:
             epoch.update(_evaluate(model, task, val[0], val[1], val[2], batch_size).result("val_"))
@@ -192,6 +246,8 @@ def fit_model(model: nn.Module, task: Training, x, y, epochs: int = 1, batch_siz
             c.on_epoch_end(run, epoch_index, epoch)
         for key, value in epoch.items():
             history.setdefault(key, []).append(value)
+        if hasattr(progress, "epoch_end"):
+            progress.epoch_end(epoch)
         if run.stop_training:
             break
     if epochs > 0 and hasattr(optimizer, "finalize_variable_values"):  # Keras's: use_ema's averages
@@ -227,17 +283,19 @@ class TorchRun(Run):
 def evaluate_model(model: nn.Module, task: Training, x, y, batch_size: int = 32) -> dict:
     """Keras's ``evaluate(..., return_dict=True)``: loss, per-output losses and metrics in
     inference mode, over batches."""
-    xs, ys, n = _checked(task, x, y, "data", _device(model))
+    xs, ys, n = _checked(task, x, y, "data")
     return _evaluate(model, task, xs, ys, n, batch_size).result()
 
 
 def _evaluate(model: nn.Module, task: Training, xs: list, ys: list, n: int, batch_size: int) -> _Logs:
     logs = _Logs(task)
     was_training = model.training
+    device = _device(model)
     model.eval()
     with torch.no_grad():
         for start in range(0, n, batch_size):
-            bx, by = [t[start: start + batch_size] for t in xs], [t[start: start + batch_size] for t in ys]
+            rows = slice(start, start + batch_size)
+            bx, by = _batch(xs, rows, task.input_dtypes, device), _batch(ys, rows, task.target_dtypes, device)
             outputs = model(*bx)
             parts = output_losses(task, outputs, by)
             logs.update(_total(model, task, parts), parts, outputs, by, len(bx[0]))
