@@ -34,7 +34,9 @@ def add_batched_arguments(p, data_flag: str, metavar: str, data_help: str, verb:
 
 def add_engine_options(p, verb: str) -> None:
     """--backend and --device: which engine runs the command (spec2net.engines), and where."""
-    p.add_argument("--backend", choices=("numpy", "torch", "keras"), default="numpy",
+    from ..engines import ENGINES
+
+    p.add_argument("--backend", choices=tuple(ENGINES), default="numpy",
                    help=f"{verb} with the NumPy reference (default), or the generated PyTorch or Keras module "
                         "run in-process; the same data, flags, outputs and exit codes")
     p.add_argument("--device", metavar="DEVICE",
