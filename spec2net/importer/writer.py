@@ -167,7 +167,8 @@ def _functional(graph: Graph, namer: Namer, call_of, dims, order) -> list:
             name, t = pending.pop(0)
             body.append(f"output {name}" if var[t] == name else f"output {name} = {var[t]}")
 
-    for c in graph.calls:
+    chain = []  # the calls of a `->` chain not yet written: `x -> Dense(8) -> Dropout(0.5)`
+    for i_call, c in enumerate(graph.calls):
         call = graph.layers[c.layer]
         if calls_per_layer[c.layer] > 1 and c.layer not in shared:
             shared[c.layer] = namer.take(c.layer)
@@ -178,14 +179,21 @@ def _functional(graph: Graph, namer: Namer, call_of, dims, order) -> list:
         else:
             order.append(c.layer)
             head = call_of(call)
-        ins = [var[t] for t in c.inputs]
-        arg = f"[{', '.join(ins)}]" if call.defn.merge else ", ".join(ins)
-        states = [var[t] for t in c.states]
-        if states:
-            arg += f", initial_state=[{', '.join(states)}]" if len(states) > 1 else f", initial_state={states[0]}"
-        expr = f"{call.defn.auto_name}({arg}{_merge_args(head)})" if call.defn.merge else f"{head}({arg})"
         tensors = [(c.layer, c.index, i) for i in range(n_outputs(call))]
         t0 = tensors[0]
+        if _links(graph, i_call, shared, uses, out_of, tensors):
+            chain.append((c, head))  # its one result feeds only the next call, the next link
+            continue
+        if chain and c.inputs == [(chain[-1][0].layer, chain[-1][0].index, 0)]:
+            expr = _chain_expr(var[chain[0][0].inputs[0]], chain + [(c, head)], namer, body)
+            chain = []
+        else:
+            ins = [var[t] for t in c.inputs]
+            arg = f"[{', '.join(ins)}]" if call.defn.merge else ", ".join(ins)
+            states = [var[t] for t in c.states]
+            if states:
+                arg += f", initial_state=[{', '.join(states)}]" if len(states) > 1 else f", initial_state={states[0]}"
+            expr = f"{call.defn.auto_name}({arg}{_merge_args(head)})" if call.defn.merge else f"{head}({arg})"
         if len(tensors) == 1 and uses[t0] == 1 and pending and pending[0] == (out_of.get(t0), t0):
             pending.pop(0)
             body.append(f"output {out_of[t0]} = {expr}")
@@ -201,6 +209,34 @@ def _functional(graph: Graph, namer: Namer, call_of, dims, order) -> list:
         flush()
     flush()
     return body
+
+
+WIDTH = 100  # a chain longer than this is cut into statements, as a person would
+
+
+def _chain_expr(source: str, links: list, namer: Namer, body: list) -> str:
+    """``source -> A -> B``; where the line would pass WIDTH, the part so far is bound to a name
+    (its last layer's) in a statement of its own, appended to ``body``."""
+    cur_src, cur, prev = source, [], None
+    for c, head in links:
+        if prev is not None and len(f"    {cur_src} = {cur_src} -> " + " -> ".join([*cur, head])) > WIDTH:
+            name = namer.take(prev.layer)
+            body.append(f"{name} = {cur_src} -> " + " -> ".join(cur))
+            cur_src, cur = name, []
+        cur.append(head)
+        prev = c
+    return f"{cur_src} -> " + " -> ".join(cur)
+
+
+def _links(graph: Graph, i: int, shared: dict, uses: Counter, out_of: dict, tensors: list) -> bool:
+    """Whether call ``i`` is a link of a ``->`` chain: a layer called once, on one tensor, whose one
+    result only the next call reads, as that call's one input (no merge, no initial_state)."""
+    c, nxt = graph.calls[i], graph.calls[i + 1] if i + 1 < len(graph.calls) else None
+    if nxt is None or len(tensors) != 1 or c.layer in shared or nxt.layer in shared or tensors[0] in out_of:
+        return False
+    one_in = len(c.inputs) == 1 and not c.states and not graph.layers[c.layer].defn.merge
+    takes = nxt.inputs == [tensors[0]] and not nxt.states and not graph.layers[nxt.layer].defn.merge
+    return one_in and takes and uses[tensors[0]] == 1
 
 
 def _state(call: LayerCall, i: int) -> str:
