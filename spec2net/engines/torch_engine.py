@@ -5,9 +5,11 @@ started this process (``spec2net.engines.distributed``)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
+from ..runtime.callbacks import Callback
 from . import common
 
 
@@ -54,32 +56,24 @@ def _model(mod, weights: dict, device):
     return model.to(device)
 
 
-class _Finite:
+class _Finite(Callback):
     """Raise NonFiniteError after the first batch whose loss, or an updated weight, is NaN or
-    infinite (a spec2net.runtime.callbacks hook; the running mean turns non-finite with it)."""
+    infinite (the running mean turns non-finite with the batch's loss)."""
 
     def __init__(self, model):
         self.model, self.epoch, self.batch = model, 0, 0
 
-    def on_train_begin(self, run):
-        pass
-
     def on_batch_end(self, run, logs):
-        import math
-
         torch = _torch()
         self.batch += 1
         loss = float(logs["loss"])
         params = [p for p in self.model.parameters() if p.requires_grad]
         finite = bool(torch.stack([torch.isfinite(p).all() for p in params]).all()) if params else True
         if not math.isfinite(loss) or not finite:
-            raise common.diverged(loss, self.epoch + 1, self.batch, "" if finite else "an updated weight")
+            raise common.diverged(loss, self.epoch + 1, self.batch, "" if not math.isfinite(loss) else "an updated weight")
 
     def on_epoch_end(self, run, epoch, logs):
         self.epoch, self.batch = epoch + 1, 0
-
-    def on_train_end(self, run):
-        pass
 
 
 def train(net, data: dict, weights: dict | None = None, epochs=None, batch_size=None, shuffle=None,
