@@ -221,11 +221,16 @@ def _chain_expr(source: str, links: list, namer: Namer, body: list) -> str:
     for c, head in links:
         if prev is not None and len(f"    {cur_src} = {cur_src} -> " + " -> ".join([*cur, head])) > WIDTH:
             name = namer.take(prev.layer)
-            body.append(f"{name} = {cur_src} -> " + " -> ".join(cur))
+            body.append(f"{name} = {_links_text(cur_src, cur)}")
             cur_src, cur = name, []
         cur.append(head)
         prev = c
-    return f"{cur_src} -> " + " -> ".join(cur)
+    return _links_text(cur_src, cur)
+
+
+def _links_text(source: str, heads: list) -> str:
+    """``x -> A -> B``, or ``A(x)`` for one layer."""
+    return f"{heads[0]}({source})" if len(heads) == 1 else f"{source} -> " + " -> ".join(heads)
 
 
 def _links(graph: Graph, i: int, shared: dict, uses: Counter, out_of: dict, tensors: list) -> bool:
