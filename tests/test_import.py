@@ -260,3 +260,13 @@ def test_a_call_in_training_mode_is_refused(keras, tmp_path):
         return keras.Model(x, keras.layers.Dropout(0.5, name="mc")(x, training=True))
 
     _refused(keras, tmp_path, build, "layer 'mc' (Dropout)", "training=True")
+
+
+def test_a_custom_layer_is_refused_unrun(keras, tmp_path):
+    @keras.saving.register_keras_serializable(package="mine")
+    class Dense(keras.layers.Layer):  # a custom class that borrows a Keras name
+        def call(self, x):
+            return x * 2
+
+    _refused(keras, tmp_path, lambda: _functional(keras, (3,), Dense(name="twice")), "layer 'twice' (Dense)",
+             "custom object", "mine>Dense")

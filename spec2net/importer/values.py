@@ -153,8 +153,7 @@ def _no_resolve(kind, value):
 def _no_custom(obj: dict, what: str) -> None:
     module = obj.get("module") or ""
     registered = obj.get("registered_name")
-    if (module and not module.startswith("keras")) or (registered and "." not in str(registered)
-                                                        and ">" in str(registered)):
+    if (module and not module.startswith("keras")) or ">" in str(registered or ""):  # "Package>Class"
         raise Refused(f"{what} {obj.get('class_name')} is a custom object ({registered or module}); "
                       "import reads only Keras's own classes")
 
