@@ -181,7 +181,7 @@ def _functional(graph: Graph, namer: Namer, call_of, dims, order) -> list:
             head = call_of(call)
         tensors = [(c.layer, c.index, i) for i in range(n_outputs(call))]
         t0 = tensors[0]
-        if _links(graph, i_call, shared, uses, out_of, tensors):
+        if _links(graph, i_call, {k for k, n in calls_per_layer.items() if n > 1}, uses, out_of, tensors):
             chain.append((c, head))  # its one result feeds only the next call, the next link
             continue
         if chain and c.inputs == [(chain[-1][0].layer, chain[-1][0].index, 0)]:
@@ -233,7 +233,7 @@ def _links_text(source: str, heads: list) -> str:
     return f"{heads[0]}({source})" if len(heads) == 1 else f"{source} -> " + " -> ".join(heads)
 
 
-def _links(graph: Graph, i: int, shared: dict, uses: Counter, out_of: dict, tensors: list) -> bool:
+def _links(graph: Graph, i: int, shared: set, uses: Counter, out_of: dict, tensors: list) -> bool:
     """Whether call ``i`` is a link of a ``->`` chain: a layer called once, on one tensor, whose one
     result only the next call reads, as that call's one input (no merge, no initial_state)."""
     c, nxt = graph.calls[i], graph.calls[i + 1] if i + 1 < len(graph.calls) else None
