@@ -7,8 +7,8 @@ import json
 
 from ..budget import resolve
 from ..cli import UsageError, add_memory_option, add_spec_options, load_net
-from ..weights import load_arrays, load_weights
-from .datafiles import blaming, strict_json
+from ..weights import load_weights
+from .datafiles import blaming, load_data, strict_json
 
 HELP = ("the loss and metrics of the spec with these weights on a data set (Keras's evaluate), with NumPy, "
         "PyTorch or Keras (--backend)")
@@ -59,7 +59,7 @@ def checked_batch_size(args) -> int:
 def run(args) -> int:
     batch_size = checked_batch_size(args)
     net = load_net(args)
-    data = load_arrays(args.data, {*net.input_names, *net.output_names}, args.max_memory)
+    data = load_data(args.data, net, max_memory=args.max_memory)
     with blaming({None: args.data}):
         weights = load_weights(args.weights, max_bytes=resolve(args.max_memory))
         logs = engine_of(args).evaluate(net, data, weights, batch_size=batch_size, max_memory=args.max_memory,

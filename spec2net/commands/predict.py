@@ -6,8 +6,8 @@ from __future__ import annotations
 from ..budget import resolve
 from ..cli import add_memory_option, add_spec_options, load_net
 from ..fileio import check_output_paths
-from ..weights import load_arrays, load_weights
-from .datafiles import blaming, write_npz
+from ..weights import load_weights
+from .datafiles import blaming, load_data, write_npz
 from .evaluate import add_batched_arguments, add_engine_options, checked_batch_size, engine_of
 
 HELP = ("the spec's outputs on every sample of an .npz file, in batches (Keras's predict), with NumPy, "
@@ -27,7 +27,7 @@ def run(args) -> int:
     check_output_paths({"-o": args.output}, {"FILE": args.file, "--inputs": args.inputs, "--weights": args.weights})
     batch_size = checked_batch_size(args)
     net = load_net(args)
-    inputs = load_arrays(args.inputs, set(net.input_names), args.max_memory)
+    inputs = load_data(args.inputs, net, targets=False, max_memory=args.max_memory)
     with blaming({None: args.inputs}):
         weights = load_weights(args.weights, max_bytes=resolve(args.max_memory))
         outputs = engine_of(args).predict(net, inputs, weights, batch_size=batch_size, max_memory=args.max_memory,

@@ -8,8 +8,8 @@ import numpy as np
 from ..budget import resolve
 from ..cli import UsageError, add_memory_option, add_spec_options, load_net
 from ..fileio import check_output_paths
-from ..weights import WeightsError, load_arrays, load_weights
-from .datafiles import blaming, write_npz
+from ..weights import WeightsError, load_weights
+from .datafiles import blaming, load_data, write_npz
 
 HELP = "run the spec with the NumPy reference interpreter on inputs from an .npz file"
 
@@ -25,17 +25,12 @@ def add_arguments(p):
     add_spec_options(p)
 
 
-def _load_inputs(path, keys=None, max_memory=None) -> dict:
-    """Only the arrays the model uses, within the memory budget (weights.load_arrays)."""
-    return load_arrays(path, keys, max_memory)
-
-
 def run(args) -> int:
     from ..backends.numpy import InputError
 
     check_output_paths({"-o": args.output}, {"FILE": args.file, "--inputs": args.inputs, "--weights": args.weights})
     net = load_net(args)
-    inputs = _load_inputs(args.inputs, set(net.input_names), args.max_memory)
+    inputs = load_data(args.inputs, net, targets=False, max_memory=args.max_memory)
     try:
         # Without --weights, net.run draws them itself (seed S), after checking the memory budget.
         weights = load_weights(args.weights, max_bytes=resolve(args.max_memory)) if args.weights else None

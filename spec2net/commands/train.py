@@ -10,9 +10,8 @@ from ..cli import UsageError, add_memory_option, add_spec_options, load_net
 from ..diagnostics import SpecError
 from ..fileio import atomic_write_many, check_output_paths, shown
 from ..weights import WeightsError, load_weights, weights_bytes, weights_format
-from .datafiles import blaming, strict_json
+from .datafiles import blaming, load_data, strict_json
 from .evaluate import add_engine_options
-from .run import _load_inputs
 
 HELP = ("train the spec with Keras fit() semantics (the NumPy trainer, or in-process PyTorch or Keras: "
         "--backend) and write the trained weights")
@@ -91,9 +90,8 @@ def _train(args) -> int:
                        {"FILE": args.file, "--data": args.data, "--weights": args.weights,
                         "--validation-data": getattr(args, "validation_data", None)})
     net = load_net(args)
-    data = _load_inputs(args.data, {*net.input_names, *net.output_names}, args.max_memory)
-    val = (None if args.validation_data is None else
-           _load_inputs(args.validation_data, {*net.input_names, *net.output_names}, args.max_memory))
+    data = load_data(args.data, net, max_memory=args.max_memory)
+    val = None if args.validation_data is None else load_data(args.validation_data, net, max_memory=args.max_memory)
     for flag, value, lo in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1)):
         if value is not None and value < lo:
             raise UsageError(f"{flag} must be >= {lo}, got {value}")

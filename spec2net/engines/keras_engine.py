@@ -11,6 +11,7 @@ import random
 
 import numpy as np
 
+from ..runtime.data import rows as data_rows
 from . import common
 
 
@@ -82,7 +83,7 @@ def _dataset(net, inputs: dict, targets: dict | None, n: int, batch_size: int, o
     single = len(names) == 1
 
     def pack(arrays: dict, rows):
-        return {k: np.asarray(arrays[k][rows]) for k in arrays}
+        return {k: data_rows(arrays[k], rows) for k in arrays}
 
     def batches():
         sequence = order() if order is not None else None

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .callbacks import Run
-from .data import DataError, DataSpec, check_data
+from .data import DataError, DataSpec, check_data, rows
 from .torch_losses import masked_loss
 from .torch_metrics import Mean, metric_key, tracker
 
@@ -110,7 +110,9 @@ def _rows(array, index):
     """``array[index]`` for a NumPy array or memory map (a NumPy index) or a tensor (a torch one)."""
     if isinstance(array, torch.Tensor):
         return array[torch.as_tensor(index, device=array.device) if not isinstance(index, slice) else index]
-    return array[index.numpy() if isinstance(index, torch.Tensor) else index]
+    # a memory-mapped file is read row by row (data.rows): indexing the mapping would leave
+    # every page it touched resident, and the memory budget counts one batch
+    return rows(array, index.numpy() if isinstance(index, torch.Tensor) else index)
 
 
 def _batch(arrays: list, index, dtypes: tuple, device) -> list[torch.Tensor]:
