@@ -9,13 +9,15 @@ measured in one run (lower is better; each line prints its target):
 - the MLP's forward: interpreter / the same MLP written by hand in NumPy, target <= 1.1
 
 Both sides run at float32 on the same number of threads: NumPy's OpenBLAS takes
-``OPENBLAS_NUM_THREADS`` (else ``OMP_NUM_THREADS``, else every core this process may use), and
-torch is set to that count with ``torch.set_num_threads``. On a loaded machine set
-``OPENBLAS_NUM_THREADS=1``: a spinning second BLAS thread then costs both sides alike. Each
-time is the best of repeated runs after a warm-up, ours and theirs alternating, so load
-from other processes falls on both alike; compare ratios, not times, between runs.
+``OPENBLAS_NUM_THREADS`` (else ``OMP_NUM_THREADS``, else every core this process may use),
+and torch is set to that count with ``torch.set_num_threads``. Each time is the best of
+repeated runs after a warm-up, ours and theirs alternating, so load from other processes
+falls on both alike; compare ratios, not times, between runs. On a loaded machine,
+``OPENBLAS_NUM_THREADS=1 ... --cpu-time`` measures the process's CPU time instead of wall
+time: with one thread a side, other processes' load then hardly moves the ratios (with more
+threads it sums the threads' time).
 
-    python bench/numpy_engine.py [--strict]     # --strict: exit 1 when a target is missed
+    python bench/numpy_engine.py [--strict] [--cpu-time]    # --strict: exit 1 when a target is missed
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ def numpy_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+CLOCK = [time.perf_counter]  # main() switches it to time.process_time with --cpu-time
+
+
 def compare(mine, theirs, repeats, warmup=2) -> tuple[float, float]:
     """The best times of ``mine`` and ``theirs``, run alternately."""
     for _ in range(warmup):
@@ -64,9 +69,10 @@ def compare(mine, theirs, repeats, warmup=2) -> tuple[float, float]:
     a, b = [], []
     for _ in range(repeats):
         for fn, times in ((mine, a), (theirs, b)):
-            t = time.perf_counter()
+            clock = CLOCK[0]
+            t = clock()
             fn()
-            times.append(time.perf_counter() - t)
+            times.append(clock() - t)
     return min(a), min(b)
 
 
@@ -206,6 +212,8 @@ def mlp_forward(rng):
 
 def main(argv) -> int:
     threads = numpy_threads()
+    if "--cpu-time" in argv:
+        CLOCK[0] = time.process_time
     rng = np.random.default_rng(0)
     try:
         import torch
@@ -222,7 +230,7 @@ def main(argv) -> int:
             (f"MLP 784-512-512-10 (batch {MLP_BATCH}) Adam step: NumPy / torch", *mlp_step(rng), 2.5),
         ]
     print(f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch is not None else "")
-          + f"; {threads} thread(s) each")
+          + f"; {threads} thread(s) each; {'CPU' if '--cpu-time' in argv else 'wall'} time")
     missed = False
     for what, mine, theirs, target in results:
         ratio = mine / theirs

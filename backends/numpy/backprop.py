@@ -105,6 +105,6 @@ def loss_and_grads(model: ir.Model, weights: dict, inputs: dict, targets: dict, 
             if g is not None and key in grads:
                 grads[key] = grads[key] + g
     keys = trainable_keys(model)
-    grads = {k: grads[k].astype(dtype) if k in grads else np.zeros_like(w[k]) for k in keys}
+    grads = {k: grads[k].astype(dtype, copy=False) if k in grads else np.zeros_like(w[k]) for k in keys}
     preds = {o.name: values[o.tensor] for o in model.outputs}
     return total, per_output, grads, state, preds

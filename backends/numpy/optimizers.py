@@ -215,8 +215,10 @@ class Optimizer:
             w = weights[k]
             if decay is not None:  # Keras decays even at 0.0 (a no-op): only None skips it
                 w = w - w * np.asarray(decay, w.dtype) * np.asarray(lr, w.dtype)
-            new = self.rule(a, w, g.astype(w.dtype), self.slots.setdefault(k, {}), self.iterations)
-            out[k] = new.astype(w.dtype)
+            # no copies where the dtypes agree (a step's largest overhead after its GEMMs); no rule
+            # writes into its gradient
+            new = self.rule(a, w, g.astype(w.dtype, copy=False), self.slots.setdefault(k, {}), self.iterations)
+            out[k] = new.astype(w.dtype, copy=False)
         if a["use_ema"]:
             self._average({k: out[k] for k in keys})
         return out

@@ -20,94 +20,9 @@ import numpy as np
 
 from spec2net.tables import Table
 
-from .activations import act_grad
+from .bptt import Step, drop, rec, rec_back, rec_weight_grad
 
 GRADS = Table("NumPy gradient")
-
-
-def _sigmoid_back(y, g, out, tmp):
-    np.subtract(1, y, out=tmp)
-    np.multiply(g, y, out=out)
-    out *= tmp
-    return out
-
-
-def _tanh_back(y, g, out, tmp):
-    np.multiply(y, y, out=tmp)
-    np.subtract(1, tmp, out=tmp)
-    return np.multiply(g, tmp, out=out)
-
-
-def _linear_back(y, g, out, tmp):
-    np.copyto(out, g)
-    return out
-
-
-# activation -> ``back(y, g, out, tmp)``: d/dz from the output y alone, in place, in
-# TensorFlow's order (SigmoidGrad g * y * (1 - y), TanhGrad g * (1 - y * y))
-FROM_OUTPUT = {"sigmoid": _sigmoid_back, "tanh": _tanh_back, "linear": _linear_back}
-
-
-class _Through:
-    """One activation's backward inside a step: from the output where ``FROM_OUTPUT`` has it,
-    else through act_grad at the pre-activation ``pre()`` (computed only then)."""
-
-    def __init__(self, ref, B, u, dtype):
-        self.ref = ref
-        self.fast = None if ref.args else FROM_OUTPUT.get(ref.name)
-        self.tmp = np.empty((B, u), dtype)
-
-    def __call__(self, y, g, out, pre):
-        if self.fast is not None:
-            return self.fast(y, g, out, self.tmp[:, :y.shape[1]])
-        out[...] = act_grad(self.ref, pre(), y, g)
-        return out
-
-
-def _drop(masks, g):
-    return None if masks is None else masks[g if len(masks) > 1 else 0]
-
-
-def _input_proj(x, W, ind, gates, u, T):
-    """Recompute every step's input projection ``x_g @ W_g`` (pre-bias): (T, B, G)."""
-    if ind is None:
-        return (x @ W).reshape(T, -1, W.shape[1])
-    cols = [(x * np.tile(_drop(ind, g), (T, 1))) @ W[:, g * u:(g + 1) * u] for g in range(gates)]
-    return np.concatenate(cols, axis=1).reshape(T, -1, W.shape[1])
-
-
-def _rec(h, U, rd, gates, u, first=0):
-    """``(h * mask_g) @ U_g`` for gates first..first+gates-1, concatenated."""
-    if rd is None:
-        return h @ U[:, first * u:(first + gates) * u]
-    return np.concatenate([(h * _drop(rd, g)) @ U[:, g * u:(g + 1) * u]
-                           for g in range(first, first + gates)], axis=1)
-
-
-def _rec_back(gz, U, rd, out, first=0):
-    """d/dh_prev of ``_rec`` into ``out``: one GEMM without recurrent dropout."""
-    u = U.shape[0]
-    count = gz.shape[1] // u
-    if rd is None:
-        return np.matmul(gz, U[:, first * u:(first + count) * u].T, out=out)
-    out[...] = 0
-    for k in range(count):
-        g = first + k
-        out += (gz[:, k * u:(k + 1) * u] @ U[:, g * u:(g + 1) * u].T) * _drop(rd, g)
-    return out
-
-
-def _rec_weight_grad(Hp, h0, gz, rd, gU, first=0):
-    """``gU[:, gates] += sum_t (h_{t-1} * mask_g).T @ gz[t]_g``, every step in one GEMM;
-    ``Hp`` holds h_1..h_{T-1} (what steps 1..T-1 read), ``h0`` the first step's."""
-    k = gz.shape[2]
-    u = h0.shape[1]
-    flat = gz[1:].reshape(-1, k)
-    for lo, hi in ([(0, k)] if rd is None else [(j * u, (j + 1) * u) for j in range(k // u)]):
-        m = _drop(rd, first + lo // u)
-        hp, h_0 = (Hp, h0) if m is None else (Hp * m, h0 * m)
-        cols = slice(first * u + lo, first * u + hi)
-        gU[:, cols] += hp.reshape(-1, u).T @ flat[:, lo:hi] + h_0.T @ gz[0][:, lo:hi]
 
 
 class _BPTT:
@@ -121,7 +36,7 @@ class _BPTT:
         W, U = w["kernel"], w["recurrent_kernel"]
         ind, rd = cache["in_drop"], cache["rec_drop"]
         dt = Y.dtype
-        s = _Step(self, c, cache, U, rd, u, B, dt)
+        s = Step(self, c, cache, U, rd, u, B, dt)
         gh, gc = np.zeros((B, u), dt), np.zeros((B, u), dt)
         gseq = None
         if gys[0] is not None:
@@ -157,7 +72,7 @@ class _BPTT:
             gW, gx = np.zeros_like(W), np.zeros_like(x)
             for g in range(self.gates):
                 cols = slice(g * u, (g + 1) * u)
-                m = np.tile(_drop(ind, g), (T, 1))
+                m = np.tile(drop(ind, g), (T, 1))
                 gW[:, cols] = (x * m).T @ flat[:, cols]
                 gx += (flat[:, cols] @ W[:, cols].T) * m
         gU = np.zeros_like(U)
@@ -174,7 +89,7 @@ class _BPTT:
     split = False  # GRU's recurrent-side gradient differs from its input side's
 
     def rec_weight_grads(self, c, cache, H, h0, gI, rd, gU):
-        _rec_weight_grad(H[:-1], h0, gI, rd, gU)
+        rec_weight_grad(H[:-1], h0, gI, rd, gU)
 
     def input_bias(self, c):
         return c.w["bias"] if c.a["use_bias"] else None
@@ -183,39 +98,11 @@ class _BPTT:
         return gin
 
 
-class _Step:
-    """What every step of one backward pass shares: its buffers and activations' backward."""
-
-    def __init__(self, kind, c, cache, U, rd, u, B, dt):
-        self.c, self.cache, self.U, self.rd, self.u = c, cache, U, rd, u
-        self.act = _Through(c.a["activation"], B, u, dt)
-        # SimpleRNN has no recurrent activation
-        self.ract = _Through(c.a["recurrent_activation"], B, u, dt) if "recurrent_activation" in c.a else None
-        self.t1, self.t2, self.t3 = (np.empty((B, u), dt) for _ in range(3))
-        self.rec_width = kind.gates * u
-        self._zx = None
-        self.kind = kind
-
-    def pre(self, t, h_prev, lo, hi, rec=None):
-        """Gates lo..hi's pre-activations at step t (only for activations outside FROM_OUTPUT)."""
-        if self._zx is None:
-            c, cache, u = self.c, self.cache, self.u
-            T = cache["gates"].shape[0]
-            self._zx = _input_proj(cache["x"], c.w["kernel"], cache["in_drop"], self.kind.gates, u, T)
-            bx = self.kind.input_bias(c)
-            if bx is not None:
-                self._zx += bx
-        u = self.u
-        if rec is None:
-            rec = _rec(h_prev, self.U, self.rd, hi - lo, u, lo)
-        return self._zx[t][:, lo * u:hi * u] + rec
-
-
 @GRADS.register("SimpleRNN")
 class _SimpleRNN(_BPTT):
     def step(self, s, t, y, h_prev, gh, gc, gz, gi):
         s.act(y, gh, gz, lambda: s.pre(t, h_prev, 0, 1))
-        _rec_back(gz, s.U, s.rd, gh)
+        rec_back(gz, s.U, s.rd, gh)
 
 
 @GRADS.register("LSTM")
@@ -244,7 +131,7 @@ class _LSTM(_BPTT):
         s.act(g, np.multiply(gc, i, out=t1), gz[:, 2 * u:3 * u], pre(2))
         s.ract(o, np.multiply(gh, ac, out=t1), gz[:, 3 * u:], pre(3))
         gc *= f
-        _rec_back(gz, s.U, s.rd, gh)
+        rec_back(gz, s.U, s.rd, gh)
 
 
 @GRADS.register("GRU")
@@ -262,9 +149,9 @@ class _GRU(_BPTT):
 
     def rec_weight_grads(self, c, cache, H, h0, gI, rd, gU):
         if c.a["reset_after"]:
-            return _rec_weight_grad(H[:-1], h0, gI, rd, gU)
+            return rec_weight_grad(H[:-1], h0, gI, rd, gU)
         u = H.shape[2]
-        _rec_weight_grad(H[:-1], h0, gI[:, :, :2 * u], rd, gU)
+        rec_weight_grad(H[:-1], h0, gI[:, :, :2 * u], rd, gU)
         # the h gate's recurrent input is r * h (its dropout mask inside), which the forward kept
         RH = cache["recurrent_h"]
         gU[:, 2 * u:] += RH.reshape(-1, u).T @ gI[:, :, 2 * u:].reshape(-1, u)
@@ -287,7 +174,7 @@ class _GRU(_BPTT):
             def pre_zr(k):
                 nonlocal inner
                 if inner is None:
-                    inner = _rec(h_prev, s.U, s.rd, 3, u)
+                    inner = rec(h_prev, s.U, s.rd, 3, u)
                     if a["use_bias"]:
                         inner += s.c.w["bias"][1]
                 return lambda: s.pre(t, h_prev, k, k + 1, inner[:, k * u:(k + 1) * u])
@@ -299,9 +186,9 @@ class _GRU(_BPTT):
             gz[:, :2 * u] = gi[:, :2 * u]
             np.multiply(gh, z, out=t3)  # the direct path h_prev -> h
             gh[...] = t3
-            gh += _rec_back(gi, s.U, s.rd, t1)
+            gh += rec_back(gi, s.U, s.rd, t1)
             return
-        mh = _drop(s.rd, 2)
+        mh = drop(s.rd, 2)
         Uh = s.U[:, 2 * u:]
         s.act(hh, ghh, ghh_pre, lambda: s.pre(t, h_prev, 2, 3, inner_h @ Uh))
         gi[:, 2 * u:] = ghh_pre
@@ -313,7 +200,7 @@ class _GRU(_BPTT):
             def f():
                 nonlocal rec_zr
                 if rec_zr is None:
-                    rec_zr = _rec(h_prev, s.U, s.rd, 2, u)
+                    rec_zr = rec(h_prev, s.U, s.rd, 2, u)
                 return s.pre(t, h_prev, k, k + 1, rec_zr[:, k * u:(k + 1) * u])
             return f
 
@@ -326,4 +213,4 @@ class _GRU(_BPTT):
             t3 *= mh
         direct += t3
         gh[...] = direct
-        gh += _rec_back(gi[:, :2 * u], s.U, s.rd, t3)
+        gh += rec_back(gi[:, :2 * u], s.U, s.rd, t3)
