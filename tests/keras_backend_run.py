@@ -6,7 +6,7 @@ and write what it computed to an .npz, which tests/test_keras_backends.py compar
 Keras fixes its backend when it is imported, so each backend needs its own process; one process
 runs every example, since importing Keras and a backend costs seconds. Per example: the forward
 outputs on the spec's own (nudged) weights, then the weights and losses after two epochs of
-``fit`` with the module's FIT on fixed data. The data keeps clear of two differences between the
+``fit`` with the module's FIT (without its validation split) on fixed data. The data keeps clear of two differences between the
 backends that docs/keras.md ("Keras backends") describes, and the case ``repeated_ids`` shows
 the first of them:
 - token ids are distinct within the data (TensorFlow hands an Embedding's gradient to the
@@ -105,7 +105,9 @@ def run_example(stem: str, net, work: Path, distinct=True) -> dict:
     y = example_targets(net, outputs)
     # TensorFlow: tracing fit's tf.function costs more than two epochs of 16 samples run eagerly
     model.run_eagerly = keras.backend.backend() == "tensorflow"
-    fit = dict(getattr(mod, "FIT", {"batch_size": 8}), epochs=2, shuffle=False, callbacks=[])
+    # no validation pass: it is Keras's evaluate, the forward compared above, and on JAX one more
+    # function to compile per model
+    fit = dict(getattr(mod, "FIT", {"batch_size": 8}), epochs=2, shuffle=False, callbacks=[], validation_split=0.0)
     history = model.fit(x, y, verbose=0, **fit).history
     out[f"{stem}/loss"] = np.asarray(history["loss"], np.float64)
     out.update({f"{stem}/fit/{mod._weight_key(layer, v)}": keras.ops.convert_to_numpy(v.value)
