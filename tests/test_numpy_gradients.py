@@ -98,6 +98,15 @@ CASES += [(case, _spec(body, loss, outputs), None) for case, body, loss, outputs
 ]]
 
 
+# Embedding(mask_zero) into BatchNormalization: the moments skip the masked steps, whose outputs
+# are still normalized by them. Three ids, so every embedding entry (the padding row too) is
+# checked: into an LSTM the padding row gets no gradient; through Flatten (no mask) it does.
+PAD_TOKENS = np.array([[1, 2, 1, 0, 0, 0], [0, 0, 2, 1, 2, 1], [2, 0, 0, 1, 0, 2], [0, 0, 0, 0, 0, 0]], np.int32)
+MASKED_BN = "input t: int32[6]\n    e = Embedding(3, 2, mask_zero=true)(t)\n    h = BatchNorm(momentum=0.8)(e)\n"
+CASES += [("masked-BN-LSTM", _spec(MASKED_BN + "    y = LSTM(2)(h)", "mse"), {"t": PAD_TOKENS}),
+          ("masked-BN-Flatten", _spec(MASKED_BN + "    y = Dense(2)(Flatten()(h))", "mse"), {"t": PAD_TOKENS})]
+
+
 def _inputs(model, rng, batch=4):
     inputs = {}
     for t in model.inputs:

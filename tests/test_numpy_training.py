@@ -61,6 +61,16 @@ CASES = {
         output y = LSTM(3)(h) -> Dense(1, activation=sigmoid)
         compile { optimizer = adam(learning_rate=0.01, amsgrad=true); loss = binary_crossentropy }
     }""",
+    # the padding steps are left out of BN's moments, and the LSTM skips them: the padding row
+    # of the embedding gets no gradient in Keras, so Adam never moves it
+    "adam-masked-batchnorm-lstm": """model m {
+        input t: int32[7]
+        e = Embedding(20, 4, mask_zero=true)(t)
+        h = BatchNormalization(momentum=0.8)(e)
+        h = LSTM(4)(h)
+        output y = Dense(2)(h)
+        compile { optimizer = adam(learning_rate=0.02); loss = mse }
+    }""",
     "multi-output-loss-weights": (ROOT / "examples" / "multi_output.net").read_text(),
 }
 

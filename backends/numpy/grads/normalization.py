@@ -14,7 +14,14 @@ GRADS = Table("NumPy gradient")
 
 def _norm_grad(c, x, mean, var, gy, stat_axes, weight, batch_stats):
     """y = (x - mean) / sqrt(var + eps) * gamma + beta; with ``batch_stats`` mean and var are
-    weighted moments of x over ``stat_axes`` (weights ``weight``, summing to one)."""
+    weighted moments of x over ``stat_axes`` (weights ``weight``, summing to one).
+
+    dL/dx_i = s * (g_i - w_i * (sum_j g_j + xhat_i * sum_j g_j * xhat_j)), g = dL/dxhat: the
+    sums run over every position, a masked one included (its output is normalized by the same
+    moments), and only the moments' own dependence on x_i carries w_i. A masked position
+    (w_i = 0) gets the direct term s * g_i alone, as in Keras, whose masked moments never read
+    it: zero where the next layer ignores masked steps, so a mask_zero Embedding's padding row
+    gets no gradient."""
     a, w = c.a, c.w
     axes = _axes(a["axis"], x.ndim)
     param_red = tuple(i for i in range(x.ndim) if i not in axes)
@@ -30,9 +37,9 @@ def _norm_grad(c, x, mean, var, gy, stat_axes, weight, batch_stats):
         gw["beta"] = gy.sum(param_red).reshape(w["beta"].shape)
     if not batch_stats:
         return gxhat * s, gw
-    sum_g = (weight * gxhat).sum(stat_axes, keepdims=True)
-    sum_gx = (weight * gxhat * xhat).sum(stat_axes, keepdims=True)
-    return s * (gxhat - sum_g - xhat * sum_gx), gw
+    sum_g = gxhat.sum(stat_axes, keepdims=True)
+    sum_gx = (gxhat * xhat).sum(stat_axes, keepdims=True)
+    return s * (gxhat - weight * (sum_g + xhat * sum_gx)), gw
 
 
 @GRADS.register("BatchNormalization")
