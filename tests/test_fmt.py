@@ -336,3 +336,10 @@ def test_cli_a_failed_write_leaves_the_file_as_it_was(tmp_path, monkeypatch, cap
     assert main(["fmt", str(spec)]) == 2
     assert capsys.readouterr().err == f"spec2net fmt: error: {spec}: cannot write: No space left on device\n"
     assert spec.read_bytes() == b"model m{input a:[4]\noutput a}\n" and len(list(tmp_path.iterdir())) == 1
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_is_in_the_canonical_layout(path):
+    # the project's own specs are what users copy: `./dev demo` runs `spec2net fmt --check examples/`
+    text = path.read_text()
+    assert format_text(text, path.name) == text, f"run: spec2net fmt {path.relative_to(ROOT)}"

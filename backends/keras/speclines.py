@@ -23,7 +23,26 @@ class SpecLines:
 
     def comment(self, span) -> str:
         where = comment_text(f"{self.name}:{span.line}")
-        text = comment_text(self.lines[span.line - 1].strip()) if 0 < span.line <= len(self.lines) else ""
+        text = comment_text(self.statement(span)) if 0 < span.line <= len(self.lines) else ""
         line = f"{where}: {text}" if text else where
         room = WIDTH - INDENT - 2
         return line if len(line) <= room else line[: room - 3] + "..."
+
+    def statement(self, span) -> str:
+        """The statement starting at ``span``'s line, on one line: a call that `spec2net fmt` broke
+        over several lines (one argument per line) is quoted whole, as it was written before."""
+        parts, depth, i = [], 0, span.line - 1
+        last = i + 200  # a statement spans at most this many lines; no quote grows without bound
+        while i < len(self.lines):
+            line = self.lines[i].strip()
+            if '"' not in line:  # a trailing comment, where no string can hold a '#'
+                line = line.partition("#")[0].rstrip()
+            parts.append(line)
+            depth += sum(line.count(c) for c in "([") - sum(line.count(c) for c in ")]")
+            if depth <= 0 or i >= last:
+                break
+            i += 1
+        text = " ".join(parts) if len(parts) > 1 else self.lines[span.line - 1].strip()
+        for broken, joined in (("( ", "("), ("[ ", "["), (", )", ")"), (", ]", "]"), (",)", ")"), (",]", "]")):
+            text = text.replace(broken, joined)
+        return text

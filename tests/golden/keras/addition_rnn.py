@@ -15,13 +15,13 @@ def build_model():
     ``build_model().predict(x)`` returns a dict keyed by the spec's output name, output.
     """
     input_ = keras.Input(shape=(7, 12), dtype="float32", name="input")
-    # addition_rnn.net:10: LSTM(128)                                             # -> [128]
+    # addition_rnn.net:10: LSTM(128)                                          # -> [128]
     lstm = layers.LSTM(units=128, name="lstm")(input_)
-    # addition_rnn.net:11: RepeatVector(digits + 1)                              # -> [4, 128]
+    # addition_rnn.net:11: RepeatVector(digits + 1)                           # -> [4, 128]
     repeat_vector = layers.RepeatVector(n=4, name="repeat_vector")(lstm)
-    # addition_rnn.net:12: LSTM(128, return_sequences=true)                      # -> [4, 128]
+    # addition_rnn.net:12: LSTM(128, return_sequences=true)                   # -> [4, 128]
     lstm_1 = layers.LSTM(units=128, return_sequences=True, name="lstm_1")(repeat_vector)
-    # addition_rnn.net:13: TimeDistributed(Dense(chars, activation=softmax))     # -> [4, 12]
+    # addition_rnn.net:13: TimeDistributed(Dense(chars, activation=softmax))  # -> [4, 12]
     output = layers.TimeDistributed(
         layers.Dense(units=12, activation="softmax", name="dense"),
         name="time_distributed",

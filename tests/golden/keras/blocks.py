@@ -111,7 +111,7 @@ def compile_model(model):
 
     ``compile_model(build_model()).fit(x, y, **FIT)``
     """
-    # blocks.net:16: compile { optimizer = adamw(learning_rate=1e-3, weight_decay=0.01); loss = ...
+    # blocks.net:16: compile {
     model.compile(
         optimizer=keras.optimizers.AdamW(weight_decay=0.01),
         loss={"y": keras.losses.BinaryCrossentropy()},

@@ -102,7 +102,7 @@ def compile_model(model):
 
     ``compile_model(build_model()).fit(x, y, **FIT)``
     """
-    # gru.net:8: compile { optimizer = adagrad(learning_rate=0.05); loss = sparse_categorical_cr...
+    # gru.net:8: compile {
     model.compile(
         optimizer=keras.optimizers.Adagrad(learning_rate=0.05),
         loss={"y": keras.losses.SparseCategoricalCrossentropy()},

@@ -15,9 +15,9 @@ def build_model():
     ``build_model().predict(x)`` returns a dict keyed by the spec's output name, sentiment.
     """
     review = keras.Input(shape=(200,), dtype="int32", name="review")
-    # imdb_bilstm.net:8: x = Embedding(max_features, 128)(review)                            # -...
+    # imdb_bilstm.net:8: x = Embedding(max_features, 128)(review)               # -> [200, 128]
     x = layers.Embedding(input_dim=20000, output_dim=128, name="embedding")(review)
-    # imdb_bilstm.net:9: x = Bidirectional(LSTM(64, return_sequences=true))(x)               # -...
+    # imdb_bilstm.net:9: x = Bidirectional(LSTM(64, return_sequences=true))(x)  # -> [200, 128]
     x_2 = layers.Bidirectional(
         layers.LSTM(units=64, return_sequences=True, name="forward_lstm"),
         backward_layer=layers.LSTM(
@@ -28,7 +28,7 @@ def build_model():
         ),
         name="bidirectional",
     )(x)
-    # imdb_bilstm.net:10: x = Bidirectional(LSTM(64))(x)                                      # ...
+    # imdb_bilstm.net:10: x = Bidirectional(LSTM(64))(x)                         # -> [128]
     x_3 = layers.Bidirectional(
         layers.LSTM(units=64, name="forward_lstm_1"),
         backward_layer=layers.LSTM(units=64, go_backwards=True, name="backward_lstm_1"),

@@ -15,11 +15,11 @@ def build_model():
     ``build_model().predict(x)`` returns a dict keyed by the spec's output name, sentiment.
     """
     review = keras.Input(shape=(200,), dtype="int32", name="review")
-    # imdb_conv1d.net:8: x = Embedding(max_features, 64)(review)                       # -> [200...
+    # imdb_conv1d.net:8: x = Embedding(max_features, 64)(review)  # -> [200, 64]
     x = layers.Embedding(input_dim=10000, output_dim=64, name="embedding")(review)
     # imdb_conv1d.net:9: x = Dropout(0.5)(x)
     x_2 = layers.Dropout(rate=0.5, name="dropout")(x)
-    # imdb_conv1d.net:10: x = Conv1D(64, 7, strides=3, padding="valid", activation=relu)(x)   # ...
+    # imdb_conv1d.net:10: x = Conv1D(64, 7, strides=3, padding="valid", activation=relu)(x)  # -...
     x_3 = layers.Conv1D(
         filters=64,
         kernel_size=7,
@@ -28,7 +28,7 @@ def build_model():
         data_format="channels_last",
         name="conv1d",
     )(x_2)
-    # imdb_conv1d.net:11: x = Conv1D(64, 7, strides=3, padding="valid", activation=relu)(x)   # ...
+    # imdb_conv1d.net:11: x = Conv1D(64, 7, strides=3, padding="valid", activation=relu)(x)  # -...
     x_4 = layers.Conv1D(
         filters=64,
         kernel_size=7,
@@ -37,7 +37,7 @@ def build_model():
         data_format="channels_last",
         name="conv1d_1",
     )(x_3)
-    # imdb_conv1d.net:12: x = GlobalMaxPooling1D()(x)                                   # -> [64]
+    # imdb_conv1d.net:12: x = GlobalMaxPooling1D()(x)                                        # -...
     x_5 = layers.GlobalMaxPooling1D(data_format="channels_last", name="global_max_pooling1d")(x_4)
     # imdb_conv1d.net:13: x = Dense(64, activation=relu)(x)
     x_6 = layers.Dense(units=64, activation="relu", name="dense")(x_5)

@@ -104,7 +104,7 @@ def compile_model(model):
 
     ``compile_model(build_model()).fit(x, y, **FIT)``
     """
-    # logistic_regression.net:5: compile { optimizer = sgd(lr=0.1, momentum=0.9); loss = binary_...
+    # logistic_regression.net:5: compile {
     model.compile(
         optimizer=keras.optimizers.SGD(learning_rate=0.1, momentum=0.9),
         loss={"output": keras.losses.BinaryCrossentropy()},

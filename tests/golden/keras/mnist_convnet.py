@@ -15,7 +15,7 @@ def build_model():
     ``build_model().predict(x)`` returns a dict keyed by the spec's output name, output.
     """
     input_ = keras.Input(shape=(28, 28, 1), dtype="float32", name="input")
-    # mnist_convnet.net:6: Conv2D(32, kernel_size=(3, 3), activation=relu)   # -> [26, 26, 32]
+    # mnist_convnet.net:6: Conv2D(32, kernel_size=(3, 3), activation=relu)  # -> [26, 26, 32]
     conv2d = layers.Conv2D(
         filters=32,
         kernel_size=(3, 3),
@@ -23,9 +23,9 @@ def build_model():
         data_format="channels_last",
         name="conv2d",
     )(input_)
-    # mnist_convnet.net:7: MaxPooling2D(pool_size=(2, 2))                      # -> [13, 13, 32]
+    # mnist_convnet.net:7: MaxPooling2D(pool_size=(2, 2))                   # -> [13, 13, 32]
     max_pooling2d = layers.MaxPooling2D(data_format="channels_last", name="max_pooling2d")(conv2d)
-    # mnist_convnet.net:8: Conv2D(64, kernel_size=(3, 3), activation=relu)   # -> [11, 11, 64]
+    # mnist_convnet.net:8: Conv2D(64, kernel_size=(3, 3), activation=relu)  # -> [11, 11, 64]
     conv2d_1 = layers.Conv2D(
         filters=64,
         kernel_size=(3, 3),
@@ -33,12 +33,12 @@ def build_model():
         data_format="channels_last",
         name="conv2d_1",
     )(max_pooling2d)
-    # mnist_convnet.net:9: MaxPooling2D(pool_size=(2, 2))                      # -> [5, 5, 64]
+    # mnist_convnet.net:9: MaxPooling2D(pool_size=(2, 2))                   # -> [5, 5, 64]
     max_pooling2d_1 = layers.MaxPooling2D(
         data_format="channels_last",
         name="max_pooling2d_1",
     )(conv2d_1)
-    # mnist_convnet.net:10: Flatten()                                           # -> [1600]
+    # mnist_convnet.net:10: Flatten()                                        # -> [1600]
     flatten = layers.Flatten(data_format="channels_last", name="flatten")(max_pooling2d_1)
     # mnist_convnet.net:11: Dropout(0.5)
     dropout = layers.Dropout(rate=0.5, name="dropout")(flatten)

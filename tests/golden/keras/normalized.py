@@ -108,7 +108,7 @@ def compile_model(model):
 
     ``compile_model(build_model()).fit(x, y, **FIT)``
     """
-    # normalized.net:12: compile { optimizer = rmsprop(learning_rate=0.001, centered=true); loss...
+    # normalized.net:12: compile {
     model.compile(
         optimizer=keras.optimizers.RMSprop(centered=True),
         loss={"y": keras.losses.CategoricalCrossentropy()},

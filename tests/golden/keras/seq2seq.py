@@ -29,7 +29,7 @@ def build_model():
         return_state=True,
         name="lstm_1",
     )(decoder_inputs, initial_state=[state_h, state_c])
-    # seq2seq.net:14: output next_chars = Dense(num_decoder_tokens, activation=softmax)(decoder_...
+    # seq2seq.net:17: output next_chars = Dense(num_decoder_tokens, activation=softmax)(decoder_...
     next_chars = layers.Dense(units=93, activation="softmax", name="dense")(decoder_outputs)
     return keras.Model(
         inputs=[encoder_inputs, decoder_inputs],
@@ -116,7 +116,7 @@ def compile_model(model):
 
     ``compile_model(build_model()).fit(x, y, **FIT)``
     """
-    # seq2seq.net:16: compile {
+    # seq2seq.net:19: compile {
     model.compile(
         optimizer=keras.optimizers.RMSprop(),
         loss={"next_chars": keras.losses.CategoricalCrossentropy()},

@@ -16,7 +16,7 @@ def build_model():
     """
     left = keras.Input(shape=(12,), dtype="float32", name="left")
     right = keras.Input(shape=(12,), dtype="float32", name="right")
-    # shared.net:5: encoder = Dense(8, activation=tanh, name="encoder")   # declared, not yet ap...
+    # shared.net:5: encoder = Dense(8, activation=tanh, name="encoder")  # declared, not yet app...
     encoder = layers.Dense(units=8, activation="tanh", name="encoder")
     # shared.net:6: a = encoder(left)
     a = encoder(left)
@@ -107,7 +107,7 @@ def compile_model(model):
 
     ``compile_model(build_model()).fit(x, y, **FIT)``
     """
-    # shared.net:11: compile { optimizer = sgd(learning_rate=0.05, nesterov=true, momentum=0.9);...
+    # shared.net:11: compile {
     model.compile(
         optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.9, nesterov=True),
         loss={"similar": keras.losses.BinaryCrossentropy()},

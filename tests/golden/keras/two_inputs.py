@@ -20,7 +20,7 @@ def build_model():
     x = layers.Dense(units=16, activation="relu", name="dense")(a)
     # two_inputs.net:6: y = Dense(8, activation=relu)(b)
     y = layers.Dense(units=8, activation="relu", name="dense_1")(b)
-    # two_inputs.net:7: z = concatenate([x, y])                 # -> [24]
+    # two_inputs.net:7: z = concatenate([x, y])  # -> [24]
     z = layers.Concatenate(name="concatenate")([x, y])
     # two_inputs.net:8: output score = Dense(1, activation=sigmoid)(z)
     score = layers.Dense(units=1, activation="sigmoid", name="dense_2")(z)
