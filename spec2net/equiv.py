@@ -24,6 +24,7 @@ from .registry import LAYER_INITIALIZERS, LAYERS, REGISTRIES, LayerDef
 
 class NumpyAdapter:
     name = "numpy"
+    trains = True  # --train can compare it
 
     def available(self):
         return True, ""
@@ -58,6 +59,7 @@ class _Generated:
     """A backend reached through the module ``spec2net build`` writes for it."""
 
     name = module = package = ""
+    trains = True
 
     def available(self):
         ok = importlib.util.find_spec(self.module) is not None
@@ -172,6 +174,7 @@ class OnnxAdapter:
     output made a graph output (``backends.onnx.traced_model``). Inference only."""
 
     name = "onnx"
+    trains = False  # an inference graph
 
     def available(self):
         ok = all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))

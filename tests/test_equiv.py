@@ -95,6 +95,8 @@ class PerturbedCall:
     """A test double: a generated module (Keras or torch) with one layer call's line changed to add
     0.01, the line found through the module's own line -> node map."""
 
+    trains = True
+
     def __init__(self, backend, layer, call):
         self.inner, self.layer, self.call = equiv.ADAPTERS[backend], layer, call
 

@@ -141,3 +141,9 @@ def test_bytes_are_the_same_in_another_process(tmp_path):
     subprocess.run(cmd, check=True, env=env, capture_output=True)
     net = spec2net.loads(SPEC)
     assert out.read_bytes() == model_bytes(net.ir, net.init_weights(0))
+
+
+def test_equiv_train_with_onnx_is_refused_before_any_comparison(capsys):
+    code = main(["equiv", "examples/mlp.net", "--backends", "numpy,onnx", "--train", "2"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and "--train: onnx runs inference only" in err

@@ -39,6 +39,9 @@ def run(args) -> int:
         print(f"spec2net equiv: backend {b} is not available: {why}")
     if missing:
         return 2
+    inference_only = [b for b in names if not ADAPTERS[b].trains]
+    if args.train and inference_only:  # refused before any comparison prints
+        raise UsageError(f"--train: {', '.join(inference_only)} runs inference only; compare it without --train")
     net = load_net(args)
     if args.train:
         if net.ir.compile is None:
