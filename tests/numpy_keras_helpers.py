@@ -134,3 +134,20 @@ MASKED = {
     "LSTM-stack": [EMB, ("LSTM", {"units": 4, "return_sequences": True}), ("GRU", {"units": 3})],
     "mask-through-Dense": [EMB, ("Dense", {"units": 5, "activation": "tanh"}), ("LSTM", {"units": 3})],
 }
+
+
+def example_inputs(net, batch=4, seed=1):
+    """Random inputs for an example: floats N(0, 1), token ids below the smallest vocabulary with
+    padding (id 0) at both ends of two rows, so masked examples see masks; ``?`` dimensions 5."""
+    rng = np.random.default_rng(seed)
+    vocab = min((layer.args["input_dim"] for layer in net.ir.layers if layer.type == "Embedding"), default=10)
+    out = {}
+    for t in net.ir.inputs:
+        shape = (batch, *(5 if d is None else d for d in t.type.shape))
+        if t.type.is_float:
+            out[t.input_name] = rng.standard_normal(shape).astype(np.float32)
+        else:
+            ids = rng.integers(1, vocab, shape)
+            ids[0, :3], ids[1, -4:] = 0, 0  # padding at both ends, for the masked examples
+            out[t.input_name] = ids.astype(t.type.dtype)
+    return out

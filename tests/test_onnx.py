@@ -17,6 +17,7 @@ from numpy_keras_helpers import (
     TOKENS,
     DiffTable,
     chain_spec,
+    example_inputs,
     max_diff,
     random_inputs,
     random_weights,
@@ -89,25 +90,10 @@ def _weights(model) -> dict:
     return out
 
 
-def _example_inputs(net, batch=4, seed=1):
-    rng = np.random.default_rng(seed)
-    vocab = min((layer.args["input_dim"] for layer in net.ir.layers if layer.type == "Embedding"), default=10)
-    out = {}
-    for t in net.ir.inputs:
-        shape = (batch, *(5 if d is None else d for d in t.type.shape))
-        if t.type.is_float:
-            out[t.input_name] = rng.standard_normal(shape).astype(np.float32)
-        else:
-            ids = rng.integers(1, vocab, shape)
-            ids[0, :3], ids[1, -4:] = 0, 0  # padding at both ends, for the masked examples
-            out[t.input_name] = ids.astype(t.type.dtype)
-    return out
-
-
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example(path):
     net = spec2net.load(path)
-    compare(net, _example_inputs(net), "examples")
+    compare(net, example_inputs(net), "examples")
 
 
 def _samples():

@@ -19,6 +19,7 @@ from numpy_keras_helpers import (
     TOKENS,
     DiffTable,
     chain_spec,
+    example_inputs,
     keras_chain,
     max_diff,
     random_inputs,
@@ -163,21 +164,6 @@ def test_recurrent_variants(keras, torch, name):
     _compare_chain(keras, [("float32", (5, 2))], UNMASKED_LOOP[name], f"recurrent {name}")
 
 
-def _example_inputs(net, batch=4, seed=1):
-    rng = np.random.default_rng(seed)
-    vocab = min((layer.args["input_dim"] for layer in net.ir.layers if layer.type == "Embedding"), default=10)
-    out = {}
-    for t in net.ir.inputs:
-        shape = (batch, *(5 if d is None else d for d in t.type.shape))
-        if t.type.is_float:
-            out[t.input_name] = rng.standard_normal(shape).astype(np.float32)
-        else:
-            ids = rng.integers(1, vocab, shape)
-            ids[0, :3], ids[1, -4:] = 0, 0  # padding at both ends, for the masked examples
-            out[t.input_name] = ids.astype(t.type.dtype)
-    return out
-
-
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_forward(keras, torch, path):
     """Generated torch == generated Keras == NumPy interpreter on every example."""
@@ -185,7 +171,7 @@ def test_example_forward(keras, torch, path):
 
     net = spec2net.load(path)
     weights = perturbed_weights(net.ir)
-    x = _example_inputs(net)
+    x = example_inputs(net)
     got, _ = torch_forward(load_module(net.build("torch")), weights, x)
     kmodel = load_module(net.build("keras"))["build_model"]()
     set_weights(kmodel, weights)

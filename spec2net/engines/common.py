@@ -4,6 +4,7 @@ generated module run in-process without a file."""
 
 from __future__ import annotations
 
+import importlib
 import math
 import types
 from dataclasses import dataclass
@@ -109,6 +110,18 @@ def diverged(loss: float, epoch: int, batch: int, what: str = ""):
     return NonFiniteError(f"training diverged at epoch {epoch}, batch {batch}: loss {loss}{culprit} (a lower "
                           "learning rate or gradient clipping may help; keep_going/--keep-going trains on, as "
                           "Keras does)", epoch, batch)
+
+
+def framework(*modules: str, needs: str, extra: str):
+    """The first of ``modules`` imported, or the TrainError that names the extra to install:
+    ``framework("torch", needs="PyTorch", extra="torch")``."""
+    try:
+        found = [importlib.import_module(m) for m in modules]
+    except ImportError:
+        from ..backends.numpy.train import TrainError
+
+        raise TrainError(f"--backend {extra} needs {needs}: pip install 'spec2net[{extra}]'") from None
+    return found[0]
 
 
 def load_module(source: str, name: str) -> types.ModuleType:

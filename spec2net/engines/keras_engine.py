@@ -16,14 +16,8 @@ from . import common
 
 
 def _keras():
-    try:
-        import keras
-        import tensorflow  # noqa: F401 -- tf.data feeds every Keras backend
-    except ImportError:
-        from ..backends.numpy.train import TrainError
-
-        raise TrainError("--backend keras needs Keras 3 and TensorFlow: pip install 'spec2net[keras]'") from None
-    return keras
+    # tensorflow too: tf.data feeds every Keras backend
+    return common.framework("keras", "tensorflow", needs="Keras 3 and TensorFlow", extra="keras")
 
 
 def _device_scope(name: str | None):

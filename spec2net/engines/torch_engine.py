@@ -14,13 +14,7 @@ from . import common
 
 
 def _torch():
-    try:
-        import torch
-    except ImportError:
-        from ..backends.numpy.train import TrainError
-
-        raise TrainError("--backend torch needs PyTorch: pip install 'spec2net[torch]'") from None
-    return torch
+    return common.framework("torch", needs="PyTorch", extra="torch")
 
 
 def device_of(name: str | None):
